@@ -1,0 +1,44 @@
+# colorcourse: the two set-up commands are `make course` and `make test`.
+# Everything else here is a step they call, usable on its own.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+DATA   ?= data
+PACK   := $(DATA)/coursepack/manifest.csv
+
+.PHONY: course test env data models lab benchmark clean-build
+
+# The course's main job: environment, course pack, every lesson executed headless at its
+# default parameters (executed notebooks and HTML under build/course/).
+course: env data
+	$(BIN)/python -m colorcourse.lessons run --out build/course
+
+# The whole test suite, lessons included (executed with their small CI parameters).
+test: env data
+	$(BIN)/python -m pytest
+
+env: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	touch $(STAMP)
+
+# The offline course pack of real photographs (idempotent: reruns reuse what is there).
+data: env
+	$(BIN)/python data_scripts/build_course_pack.py --data $(DATA)
+
+# Retrain the default models shipped in models/ (seeded; writes to build/models unless --force).
+models: env data
+	$(BIN)/python -m colorcourse.train_defaults --out build/models
+
+lab: env
+	$(BIN)/jupyter lab build/course 2>/dev/null || $(BIN)/jupyter lab notebooks
+
+benchmark: env
+	$(BIN)/python benchmarks/run_all.py
+
+clean-build:
+	rm -rf build
