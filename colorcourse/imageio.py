@@ -1,0 +1,171 @@
+"""Reading and writing photos, robustly, converted once at the edge to the course's arrays.
+
+Every decoder quirk is handled here so no lesson has to: EXIF orientation, CMYK, palettes,
+alpha (composited on white), 16-bit files (precision kept), grayscale files. A file that cannot
+be used raises :class:`ImageLoadError` naming the file and the cause.
+
+Taught in notebooks/01_color_spaces_and_gray_baseline.ipynb.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .color import rgb_to_gray
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp", ".gif"}
+
+# A decompression-bomb guard that still admits real scans: 40,000 x 40,000 pixels.
+Image.MAX_IMAGE_PIXELS = 1_600_000_000
+
+
+class ImageLoadError(ValueError):
+    """A file that is not a usable image; the message starts with the file's name."""
+
+    def __init__(self, path, reason: str):
+        self.path = Path(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+class GrayscaleImageError(ImageLoadError):
+    """A color photo was needed (training, evaluation) but the file holds gray values only."""
+
+
+def _open(path: Path) -> Image.Image:
+    if not path.is_file():
+        raise ImageLoadError(path, "no such file")
+    try:
+        img = Image.open(path)
+        img.load()  # decode now, so a truncated file fails here with its name
+    except UnidentifiedImageError:
+        raise ImageLoadError(path, "not an image file Pillow can read") from None
+    except (OSError, SyntaxError, ValueError) as e:
+        raise ImageLoadError(path, f"corrupt or truncated image ({e})") from None
+    except Image.DecompressionBombError as e:
+        raise ImageLoadError(path, f"too large to decode safely ({e})") from None
+    # Cameras store portrait photos as landscape pixels plus an EXIF rotation tag.
+    return ImageOps.exif_transpose(img)
+
+
+def _to_float(img: Image.Image, path: Path) -> tuple[np.ndarray, bool]:
+    """Pillow image -> (float array in [0, 1], is_color). Array is H x W x 3 or H x W."""
+    mode = img.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N"):
+        return np.asarray(img, dtype=np.float32) / 65535.0, False
+    if mode == "I":
+        arr = np.asarray(img, dtype=np.float64)
+        top = 65535.0 if arr.max() > 255 else 255.0
+        return np.clip(arr / top, 0, 1).astype(np.float32), False
+    if mode == "F":
+        arr = np.asarray(img, dtype=np.float32)
+        return np.clip(arr / (255.0 if arr.max() > 1.0 else 1.0), 0, 1), False
+    if mode in ("1", "L"):
+        return np.asarray(img.convert("L"), dtype=np.float32) / 255.0, False
+    if mode in ("LA", "La") or (mode == "P" and "transparency" in img.info and _palette_is_gray(img)):
+        rgba = np.asarray(img.convert("RGBA"), dtype=np.float32) / 255.0
+        return _over_white(rgba)[..., 0], False
+    if mode == "P" and _palette_is_gray(img):
+        return np.asarray(img.convert("L"), dtype=np.float32) / 255.0, False
+    if mode in ("RGBA", "RGBa", "PA") or (mode == "P" and "transparency" in img.info):
+        rgba = np.asarray(img.convert("RGBA"), dtype=np.float32) / 255.0
+        return _over_white(rgba), True
+    if mode in ("RGB", "CMYK", "YCbCr", "LAB", "HSV", "P"):
+        return np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0, True
+    raise ImageLoadError(path, f"unsupported pixel format {mode!r}")
+
+
+def _palette_is_gray(img: Image.Image) -> bool:
+    pal = np.asarray(img.getpalette() or [], dtype=np.int32).reshape(-1, 3)
+    return pal.size > 0 and bool(np.all(pal[:, 0] == pal[:, 1]) and np.all(pal[:, 1] == pal[:, 2]))
+
+
+def _over_white(rgba: np.ndarray) -> np.ndarray:
+    # Transparent regions have no color to learn; show them as white paper.
+    alpha = rgba[..., 3:4]
+    return rgba[..., :3] * alpha + (1.0 - alpha)
+
+
+def _read_16bit_color(path: Path) -> np.ndarray | None:
+    """48-bit RGB PNG/TIFF: Pillow would reduce them to 8 bits, imageio keeps 16."""
+    if path.suffix.lower() not in (".png", ".tif", ".tiff"):
+        return None
+    try:
+        import imageio.v3 as iio  # installed with scikit-image
+
+        arr = iio.imread(path)
+    except Exception:  # noqa: BLE001 -- any failure: fall back to Pillow's 8-bit decode
+        return None
+    if arr.dtype == np.uint16 and arr.ndim == 3 and arr.shape[-1] in (3, 4):
+        arr = arr.astype(np.float32) / 65535.0
+        return _over_white(arr) if arr.shape[-1] == 4 else arr
+    return None
+
+
+def load_rgb(path: str | os.PathLike, allow_gray: bool = False) -> np.ndarray:
+    """A color photo as ``H x W x 3`` float32 RGB in [0, 1].
+
+    A grayscale-only file raises :class:`GrayscaleImageError` (there is no color to learn or
+    score against), unless ``allow_gray=True``, which returns it replicated to three channels.
+    """
+    path = Path(path)
+    deep = _read_16bit_color(path)
+    if deep is not None:
+        return deep
+    arr, is_color = _to_float(_open(path), path)
+    if not is_color:
+        if not allow_gray:
+            raise GrayscaleImageError(path, "grayscale-only image; a color photo is needed here")
+        arr = np.repeat(arr[..., None], 3, axis=-1)
+    return np.ascontiguousarray(arr, dtype=np.float32)
+
+
+def load_gray(path: str | os.PathLike) -> np.ndarray:
+    """Any image as the course's gray input: ``H x W`` float32 luma ``Y`` in [0, 1].
+
+    A color file is reduced to its BT.601 luma, as a black-and-white film would record it.
+    """
+    path = Path(path)
+    deep = _read_16bit_color(path)
+    if deep is not None:
+        return rgb_to_gray(deep).astype(np.float32)
+    arr, is_color = _to_float(_open(path), path)
+    return (rgb_to_gray(arr) if is_color else arr).astype(np.float32)
+
+
+def to_uint8(rgb: np.ndarray) -> np.ndarray:
+    """Float image in [0, 1] -> uint8, rounding to the nearest level (how files store it)."""
+    return np.round(np.clip(np.asarray(rgb, dtype=np.float64), 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+def save_rgb(path: str | os.PathLike, rgb: np.ndarray, overwrite: bool = False, **save_kwargs) -> Path:
+    """Write a float ``H x W x 3`` (or ``H x W``) image; never replaces a file unless asked.
+
+    The write goes to a temporary file in the same folder and is renamed into place, so an
+    interrupted save leaves no half-written photo.
+    """
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} exists; pass overwrite=True (or --force) to replace it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img = Image.fromarray(to_uint8(rgb))
+    fmt = Image.registered_extensions().get(path.suffix.lower())
+    if fmt is None:
+        raise ValueError(f"{path}: unknown image format {path.suffix!r}")
+    if fmt == "JPEG":
+        save_kwargs.setdefault("quality", 95)
+        save_kwargs.setdefault("subsampling", 0)  # keep full-resolution chroma: it is the subject
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
+    os.close(fd)
+    try:
+        img.save(tmp, format=fmt, **save_kwargs)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path

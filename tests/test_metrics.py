@@ -1,0 +1,102 @@
+"""Metrics against scikit-image and hand-computed values; evaluate() on known colorizers."""
+
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+from skimage import data
+from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+from colorcourse import metrics
+from colorcourse.color import rgb_to_gray
+
+
+@dataclass
+class Photo:
+    name: str
+    rgb: np.ndarray
+
+
+@pytest.fixture(scope="module")
+def astronaut():
+    return data.astronaut()[::4, ::4] / 255.0  # 128 x 128 x 3
+
+
+def test_psnr_matches_skimage_on_uint8(astronaut):
+    noisy = np.clip(astronaut + np.random.default_rng(1).normal(0, 0.05, astronaut.shape), 0, 1)
+    expected = peak_signal_noise_ratio(
+        (astronaut * 255).round().astype(np.uint8), (noisy * 255).round().astype(np.uint8)
+    )
+    assert metrics.psnr(noisy, astronaut) == pytest.approx(expected, abs=1e-9)
+
+
+def test_psnr_known_value_and_identity():
+    a = np.zeros((4, 4, 3))
+    b = np.full((4, 4, 3), 1 / 255)  # every value off by one level: MSE = 1
+    assert metrics.psnr(a, b) == pytest.approx(20 * np.log10(255), abs=1e-9)
+    assert metrics.psnr(a, a) == float("inf")
+    with pytest.raises(ValueError, match="differ in shape"):
+        metrics.psnr(a, np.zeros((4, 5, 3)))
+
+
+def test_ssim_matches_skimage_and_is_one_for_identity(astronaut):
+    shifted = np.clip(astronaut * 0.9 + 0.05, 0, 1)
+    expected = structural_similarity(
+        (shifted * 255).round().astype(np.uint8),
+        (astronaut * 255).round().astype(np.uint8),
+        channel_axis=-1,
+        data_range=255,
+    )
+    assert metrics.ssim(shifted, astronaut) == pytest.approx(expected)
+    assert metrics.ssim(astronaut, astronaut) == pytest.approx(1.0)
+
+
+def test_colorfulness_by_hand():
+    # Two pixels: pure red and pure blue. rg = [255, 0], yb = [127.5, -255]
+    rgb = np.array([[[1.0, 0, 0], [0, 0, 1.0]]])
+    rg, yb = np.array([255.0, 0.0]), np.array([127.5, -255.0])
+    expected = np.sqrt(rg.std() ** 2 + yb.std() ** 2) + 0.3 * np.sqrt(rg.mean() ** 2 + yb.mean() ** 2)
+    assert metrics.colorfulness(rgb) == pytest.approx(expected)
+
+
+def test_colorfulness_is_zero_for_gray_and_grows_with_saturation(astronaut):
+    assert metrics.colorfulness(metrics.gray_baseline(rgb_to_gray(astronaut))) == pytest.approx(
+        0, abs=1e-9
+    )
+    gray = rgb_to_gray(astronaut)[..., None]
+    half = gray + 0.5 * (astronaut - gray)
+    assert 0 < metrics.colorfulness(half) < metrics.colorfulness(astronaut)
+    # the measure is linear in chroma for a fixed luma
+    assert metrics.colorfulness(half) == pytest.approx(0.5 * metrics.colorfulness(astronaut), rel=0.02)
+
+
+def test_evaluate_scores_oracle_and_gray_baseline(astronaut):
+    photos = [Photo("astronaut", astronaut), Photo("flipped", astronaut[:, ::-1].copy())]
+    seen = []
+
+    def gray_only(gray):
+        seen.append(gray.ndim)
+        return metrics.gray_baseline(gray)
+
+    table = metrics.evaluate(gray_only, photos, name="gray", progress=False)
+    assert seen == [2, 2]  # the colorizer received gray images, not the color photo
+    assert list(table["photo"]) == ["astronaut", "flipped"]
+    expected = metrics.psnr(metrics.gray_baseline(rgb_to_gray(astronaut)), astronaut)
+    assert table["psnr"].iloc[0] == pytest.approx(expected)
+    assert (table["colorfulness"] < 1e-9).all()
+
+    def wrong_size(gray):
+        return np.zeros(gray.shape[:1] + (3, 3))
+
+    with pytest.raises(ValueError, match="keep the input size"):
+        metrics.evaluate(wrong_size, photos, progress=False)
+
+    summary = metrics.summarize(table)
+    assert summary.loc["gray", "photos"] == 2
+    assert summary.loc["gray", "colorfulness_ratio"] == pytest.approx(0, abs=1e-9)
+    assert summary.loc["gray", "psnr"] == pytest.approx(table["psnr"].mean())
+
+
+def test_gray_baseline_rejects_color_input(astronaut):
+    with pytest.raises(ValueError, match="H x W gray"):
+        metrics.gray_baseline(astronaut)
