@@ -92,19 +92,18 @@ def _over_white(rgba: np.ndarray) -> np.ndarray:
 
 
 def _read_16bit_color(path: Path) -> np.ndarray | None:
-    """48-bit RGB PNG/TIFF: Pillow would reduce them to 8 bits, imageio keeps 16."""
+    """48-bit RGB PNG/TIFF: Pillow reduces them to 8 bits, OpenCV keeps all 16."""
     if path.suffix.lower() not in (".png", ".tif", ".tiff"):
         return None
-    try:
-        import imageio.v3 as iio  # installed with scikit-image
+    import cv2
 
-        arr = iio.imread(path)
-    except Exception:  # noqa: BLE001 -- any failure: fall back to Pillow's 8-bit decode
-        return None
-    if arr.dtype == np.uint16 and arr.ndim == 3 and arr.shape[-1] in (3, 4):
-        arr = arr.astype(np.float32) / 65535.0
-        return _over_white(arr) if arr.shape[-1] == 4 else arr
-    return None
+    arr = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if arr is None or arr.dtype != np.uint16 or arr.ndim != 3 or arr.shape[-1] not in (3, 4):
+        return None  # not 16-bit color: Pillow's path below handles it
+    arr = arr.astype(np.float32) / 65535.0
+    if arr.shape[-1] == 4:
+        return _over_white(arr[..., [2, 1, 0, 3]])  # OpenCV stores BGRA
+    return np.ascontiguousarray(arr[..., ::-1])  # BGR -> RGB
 
 
 def load_rgb(path: str | os.PathLike, allow_gray: bool = False) -> np.ndarray:
