@@ -237,3 +237,14 @@ def lab_to_rgb_torch(lab: torch.Tensor) -> torch.Tensor:
         12.92 * linear,
     )
     return srgb.clamp(0.0, 1.0)
+
+
+def scale_chroma(rgb: np.ndarray, factor: float) -> np.ndarray:
+    """Multiply the chroma (U, V) of an RGB image by ``factor``, keeping its luma Y.
+
+    ``factor=0`` gives the gray image, ``1`` the photo itself, ``> 1`` a more saturated one
+    (clipped to the displayable range). Used to show how PSNR rewards desaturation.
+    """
+    yuv = rgb_to_yuv(rgb)
+    yuv[..., 1:] *= factor
+    return yuv_to_rgb(yuv)

@@ -144,3 +144,15 @@ def test_gray_to_lightness_is_lightness_of_neutral_color():
         color.gray_to_lightness(gray), skcolor.rgb2lab(color.gray_to_rgb(gray))[..., 0], atol=1e-6
     )
     np.testing.assert_allclose(color.gray_to_lightness(gray)[0, [0, 3]], [0, 100], atol=1e-6)
+
+
+def test_scale_chroma_endpoints_and_luma(random_rgb):
+    np.testing.assert_allclose(color.scale_chroma(random_rgb, 1.0), random_rgb, atol=1e-10)
+    np.testing.assert_allclose(
+        color.scale_chroma(random_rgb, 0.0), color.gray_to_rgb(color.rgb_to_gray(random_rgb)), atol=1e-10
+    )
+    half = color.scale_chroma(random_rgb, 0.5)
+    np.testing.assert_allclose(color.rgb_to_gray(half), color.rgb_to_gray(random_rgb), atol=1e-10)
+    np.testing.assert_allclose(
+        color.rgb_to_yuv(half)[..., 1:], 0.5 * color.rgb_to_yuv(random_rgb)[..., 1:], atol=1e-10
+    )
