@@ -1,0 +1,369 @@
+"""The semantic feature: a scene parser's per-pixel class probabilities, smoothed along edges.
+
+Taught in notebooks/02_cheng_features.ipynb.
+
+The paper (Sec. III-B.3) runs a fully convolutional network (Long et al.) retrained on *gray*
+SIFT Flow images (33 classes, 78.9% pixel accuracy), then smooths its probability maps with the
+domain transform of Gastal & Oliveira guided by the gray image, because the parser's maps are
+inaccurate around region boundaries.
+
+Two parsers live here, both gray-in, probabilities-out (``predict_proba(gray) -> H x W x K``):
+
+- :class:`FCNParser`, the paper's way: a small fully convolutional network trained on gray
+  SIFT Flow images and their 33-class label maps (:func:`train_fcn_parser`). SIFT Flow must be
+  fetched first (``colorcourse.datasets.siftflow``); no labelled scene-parsing data ships offline.
+- :class:`PseudoClassParser`, the offline default: K "pseudo-classes" = soft k-means clusters of
+  gray-only local descriptors (smoothed intensity at three scales, local contrast at two,
+  gradient energy at two, and the row position), learned on the course pack's training photos.
+  Each pixel's probabilities are a softmax over negative squared distances to the K centres.
+  It knows no names ("sky", "tree"), but it does split an image into regions a colorizer can
+  tell apart (bright smooth top, dark textured bottom, ...). The lessons measure what it adds.
+
+:func:`domain_transform_filter` is the recursive-filter (RF) variant of the domain transform,
+vectorised over whole rows/columns; it matches OpenCV's ``cv2.ximgproc.dtFilter(mode=DTF_RF)``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+from scipy import ndimage
+from torch import nn
+from tqdm.auto import tqdm
+
+from ..checkpoint import CheckpointError, load_checkpoint, read_header, save_checkpoint
+from .features import check_gray
+
+N_SIFTFLOW_CLASSES = 33
+PSEUDO_KIND = "cheng-parser-pseudo"
+FCN_KIND = "cheng-parser-fcn"
+SMOOTH_SIGMA_SPATIAL = 10.0  # pixels: how far a class probability may spread
+SMOOTH_SIGMA_RANGE = 0.2  # gray units: an edge of this height already stops most spreading
+
+
+# ---------------------------------------------------------------- edge-preserving smoothing
+
+
+def _recursive_pass(F: np.ndarray, V: np.ndarray) -> None:
+    """Causal then anti-causal first-order recursion along axis 0 of ``F`` (in place).
+
+    ``F``: N x M x C, ``V``: N x M feedback coefficients (``V[j]`` links sample j-1 and j).
+    The loop runs over the N positions of one axis; each step updates a whole row of M x C.
+    """
+    for j in range(1, F.shape[0]):
+        F[j] += V[j][..., None] * (F[j - 1] - F[j])
+    for j in range(F.shape[0] - 2, -1, -1):
+        F[j] += V[j + 1][..., None] * (F[j + 1] - F[j])
+
+
+def domain_transform_filter(
+    src: np.ndarray,
+    guide: np.ndarray,
+    sigma_spatial: float = SMOOTH_SIGMA_SPATIAL,
+    sigma_range: float = SMOOTH_SIGMA_RANGE,
+    iterations: int = 3,
+) -> np.ndarray:
+    """Edge-preserving smoothing of ``src`` (``H x W`` or ``H x W x C``) guided by gray ``guide``.
+
+    Gastal & Oliveira (2011), recursive filter: distances along rows and columns are stretched
+    by ``1 + sigma_spatial / sigma_range * |d guide|``, so smoothing stops at gray edges.
+    Alternating horizontal and vertical passes, ``iterations`` times with shrinking sigmas.
+    """
+    guide = np.asarray(guide, np.float32)
+    src = np.asarray(src, np.float32)
+    if guide.ndim != 2:
+        raise ValueError(f"the guide must be a gray image H x W, got shape {guide.shape}")
+    squeeze = src.ndim == 2
+    if squeeze:
+        src = src[..., None]
+    if src.ndim != 3 or src.shape[:2] != guide.shape:
+        raise ValueError(f"src must be {guide.shape} or {guide.shape} x C, got {src.shape}")
+    if sigma_spatial <= 0 or sigma_range <= 0 or iterations < 1:
+        raise ValueError("sigmas must be positive and iterations >= 1")
+    ratio = sigma_spatial / sigma_range
+    dx = np.zeros_like(guide)
+    dx[:, 1:] = np.abs(np.diff(guide, axis=1))
+    dy = np.zeros_like(guide)
+    dy[1:, :] = np.abs(np.diff(guide, axis=0))
+    dh_t = np.ascontiguousarray((1.0 + ratio * dx).T)  # W x H: horizontal distances
+    dv = 1.0 + ratio * dy  # H x W: vertical distances
+    F_t = np.ascontiguousarray(src.transpose(1, 0, 2))  # W x H x C: rows contiguous per column
+    for i in range(iterations):
+        sigma_i = (
+            sigma_spatial * np.sqrt(3.0) * 2 ** (iterations - (i + 1)) / np.sqrt(4.0**iterations - 1)
+        )
+        a = np.exp(-np.sqrt(2.0) / sigma_i)
+        _recursive_pass(F_t, (a**dh_t).astype(np.float32))
+        F = np.ascontiguousarray(F_t.transpose(1, 0, 2))
+        _recursive_pass(F, (a**dv).astype(np.float32))
+        F_t = np.ascontiguousarray(F.transpose(1, 0, 2))
+    out = np.ascontiguousarray(F_t.transpose(1, 0, 2))
+    return out[..., 0] if squeeze else out
+
+
+# ---------------------------------------------------------------- offline default parser
+
+
+def gray_descriptors(gray: np.ndarray) -> np.ndarray:
+    """``H x W`` -> ``H x W x 8`` gray-only local descriptors for the pseudo-class parser.
+
+    Smoothed intensity (sigma 1, 4, 12), local standard deviation (sigma 3, 10), gradient
+    magnitude (sigma 1, 3) and the row position in [0, 1] (skies are on top).
+    """
+    gray = check_gray(gray, min_size=1).astype(np.float32)
+    h, w = gray.shape
+    parts = [ndimage.gaussian_filter(gray, s, mode="reflect") for s in (1.0, 4.0, 12.0)]
+    for s in (3.0, 10.0):
+        mean = ndimage.gaussian_filter(gray, s, mode="reflect")
+        sq = ndimage.gaussian_filter(gray * gray, s, mode="reflect")
+        parts.append(np.sqrt(np.maximum(sq - mean * mean, 0.0)))
+    for s in (1.0, 3.0):
+        parts.append(ndimage.gaussian_gradient_magnitude(gray, s, mode="reflect"))
+    rows = np.broadcast_to(np.linspace(0.0, 1.0, h, dtype=np.float32)[:, None], (h, w))
+    parts.append(rows)
+    return np.stack(parts, axis=-1).astype(np.float32)
+
+
+def _softmax_neg_dist(desc: np.ndarray, centers: np.ndarray, temperature: float) -> np.ndarray:
+    # desc: N x d, centers: K x d -> N x K probabilities, softmax(-|desc - c|^2 / T)
+    d2 = (
+        (desc * desc).sum(1, keepdims=True)
+        - 2.0 * desc @ centers.T
+        + (centers * centers).sum(1)[None, :]
+    )
+    logits = -np.maximum(d2, 0.0) / temperature
+    logits -= logits.max(axis=1, keepdims=True)
+    np.exp(logits, out=logits)
+    logits /= logits.sum(axis=1, keepdims=True)
+    return logits
+
+
+class PseudoClassParser:
+    """Soft k-means over gray-only local descriptors: K pseudo-classes, probabilities per pixel."""
+
+    kind = PSEUDO_KIND
+
+    def __init__(self, centers: np.ndarray, mean: np.ndarray, std: np.ndarray, temperature: float):
+        self.centers = np.asarray(centers, np.float32)  # K x 8, in standardised units
+        self.mean = np.asarray(mean, np.float32)
+        self.std = np.asarray(std, np.float32)
+        self.temperature = float(temperature)
+
+    @property
+    def n_classes(self) -> int:
+        return self.centers.shape[0]
+
+    def predict_proba(self, gray: np.ndarray) -> np.ndarray:
+        """``H x W`` -> ``H x W x K`` (rows sum to 1)."""
+        desc = gray_descriptors(gray)
+        flat = (desc.reshape(-1, desc.shape[-1]) - self.mean) / self.std
+        probs = _softmax_neg_dist(flat, self.centers, self.temperature)
+        return probs.reshape(desc.shape[:2] + (self.n_classes,)).astype(np.float32)
+
+    def config(self) -> dict:
+        return {"n_classes": self.n_classes, "descriptor": "gray8-v1", "temperature": self.temperature}
+
+    def save(self, path: str | Path, overwrite: bool = False) -> Path:
+        tensors = {
+            "centers": torch.from_numpy(self.centers),
+            "mean": torch.from_numpy(self.mean),
+            "std": torch.from_numpy(self.std),
+        }
+        return save_checkpoint(path, tensors, self.config(), PSEUDO_KIND, overwrite=overwrite)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "PseudoClassParser":
+        tensors, config = load_checkpoint(path, PSEUDO_KIND)
+        try:
+            return cls(tensors["centers"].numpy(), tensors["mean"].numpy(), tensors["std"].numpy(), config["temperature"])
+        except KeyError as e:
+            raise CheckpointError(f"{path} lacks {e} for a pseudo-class parser") from None
+
+
+def fit_pseudo_class_parser(
+    grays: Sequence[np.ndarray],
+    n_classes: int = N_SIFTFLOW_CLASSES,
+    per_image: int = 3000,
+    seed: int = 0,
+    progress: bool = True,
+) -> PseudoClassParser:
+    """Learn K pseudo-classes by k-means on descriptors sampled from ``grays`` (seconds)."""
+    from sklearn.cluster import KMeans
+
+    rng = np.random.default_rng(seed)
+    samples = []
+    for gray in tqdm(list(grays), desc="parser descriptors", disable=not progress, leave=False):
+        desc = gray_descriptors(gray).reshape(-1, 8)
+        idx = rng.choice(len(desc), size=min(per_image, len(desc)), replace=False)
+        samples.append(desc[idx])
+    if not samples:
+        raise ValueError("no images to learn pseudo-classes from")
+    x = np.concatenate(samples)
+    if len(x) < n_classes:
+        raise ValueError(f"{len(x)} pixels are too few for {n_classes} pseudo-classes")
+    mean, std = x.mean(0), x.std(0) + 1e-6
+    z = (x - mean) / std
+    km = KMeans(n_clusters=n_classes, n_init=2, random_state=seed).fit(z)
+    # temperature: the mean squared distance to the nearest centre, so a typical pixel is
+    # confidently but not exclusively assigned
+    temperature = float(km.inertia_ / len(z))
+    return PseudoClassParser(km.cluster_centers_, mean, std, temperature)
+
+
+# ---------------------------------------------------------------- the paper's parser: an FCN
+
+
+class FCNParser(nn.Module):
+    """A small fully convolutional network: gray ``N x 1 x H x W`` -> class logits ``N x K x H x W``.
+
+    Three stride-2 stages (receptive field ~ 60 px at 1/8 resolution), a 1x1 classifier, and
+    bilinear upsampling to the input size, like FCN-32s in miniature.
+    """
+
+    kind = FCN_KIND
+
+    def __init__(self, n_classes: int = N_SIFTFLOW_CLASSES, width: int = 32):
+        super().__init__()
+        w = width
+
+        def block(i, o, s):
+            # GroupNorm: no running statistics, so a batch of one image behaves like training
+            return [nn.Conv2d(i, o, 3, stride=s, padding=1), nn.GroupNorm(4, o), nn.ReLU()]
+
+        self.body = nn.Sequential(
+            *block(1, w, 1), *block(w, w, 2), *block(w, 2 * w, 2), *block(2 * w, 2 * w, 1),
+            *block(2 * w, 4 * w, 2), *block(4 * w, 4 * w, 1),
+        )
+        self.classifier = nn.Conv2d(4 * w, n_classes, 1)
+        self.n_classes_, self.width = n_classes, width
+
+    @property
+    def n_classes(self) -> int:
+        return self.n_classes_
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        logits = self.classifier(self.body(x - 0.5))
+        return nn.functional.interpolate(logits, size=x.shape[-2:], mode="bilinear", align_corners=False)
+
+    @torch.no_grad()
+    def predict_proba(self, gray: np.ndarray) -> np.ndarray:
+        gray = check_gray(gray)
+        self.eval()
+        x = torch.from_numpy(gray)[None, None]
+        return torch.softmax(self(x), dim=1)[0].permute(1, 2, 0).numpy().astype(np.float32)
+
+    def config(self) -> dict:
+        return {"n_classes": self.n_classes, "width": self.width}
+
+    def save(self, path: str | Path, overwrite: bool = False) -> Path:
+        return save_checkpoint(path, self.state_dict(), self.config(), FCN_KIND, overwrite=overwrite)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "FCNParser":
+        tensors, config = load_checkpoint(path, FCN_KIND)
+        model = cls(config["n_classes"], config["width"])
+        try:
+            model.load_state_dict(tensors, strict=True)
+        except RuntimeError as e:
+            raise CheckpointError(f"{path} does not fit the FCN parser: {e}") from None
+        return model.eval()
+
+
+def train_fcn_parser(
+    grays: Sequence[np.ndarray],
+    labels: Sequence[np.ndarray],
+    n_classes: int = N_SIFTFLOW_CLASSES,
+    steps: int = 2000,
+    batch_size: int = 8,
+    crop: int = 128,
+    lr: float = 1e-3,
+    width: int = 32,
+    ignore_index: int = -1,
+    seed: int = 0,
+    progress: bool = True,
+) -> tuple[FCNParser, list[float]]:
+    """Train :class:`FCNParser` with per-pixel cross-entropy on gray images and label maps.
+
+    ``grays``: ``H x W`` in [0, 1]; ``labels``: ``H x W`` ints in ``[0, n_classes)``, with
+    ``ignore_index`` (and any value outside the range) for unlabelled pixels. Random crops of
+    ``crop`` px and horizontal flips. Returns the network and its loss per step.
+    """
+    if len(grays) != len(labels) or not grays:
+        raise ValueError(f"need as many label maps as images, got {len(grays)} and {len(labels)}")
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    images = [check_gray(g) for g in grays]
+    maps = []
+    for g, lab in zip(images, labels):
+        lab = np.asarray(lab)
+        if lab.shape != g.shape:
+            raise ValueError(f"a label map of shape {lab.shape} does not fit its image {g.shape}")
+        lab = lab.astype(np.int64)
+        lab[(lab < 0) | (lab >= n_classes)] = ignore_index
+        maps.append(lab)
+    model = FCNParser(n_classes, width)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    loss_fn = nn.CrossEntropyLoss(ignore_index=ignore_index)
+    history = []
+    model.train()
+    for _ in tqdm(range(steps), desc="train FCN parser", disable=not progress, leave=False):
+        xs, ys = [], []
+        for i in rng.integers(0, len(images), size=batch_size):
+            g, lab = images[i], maps[i]
+            c = min(crop, *g.shape)
+            y0 = rng.integers(0, g.shape[0] - c + 1)
+            x0 = rng.integers(0, g.shape[1] - c + 1)
+            gc, lc = g[y0 : y0 + c, x0 : x0 + c], lab[y0 : y0 + c, x0 : x0 + c]
+            if rng.random() < 0.5:
+                gc, lc = gc[:, ::-1], lc[:, ::-1]
+            xs.append(np.ascontiguousarray(gc))
+            ys.append(np.ascontiguousarray(lc))
+        c = min(x.shape[0] for x in xs), min(x.shape[1] for x in xs)
+        x = torch.from_numpy(np.stack([a[: c[0], : c[1]] for a in xs]))[:, None]
+        y = torch.from_numpy(np.stack([a[: c[0], : c[1]] for a in ys]))
+        loss = loss_fn(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        history.append(loss.item())
+    return model.eval(), history
+
+
+def load_parser(path: str | Path):
+    """Load either parser, dispatching on the kind recorded in the file."""
+    kind = read_header(path).get("kind")
+    if kind == PSEUDO_KIND:
+        return PseudoClassParser.load(path)
+    if kind == FCN_KIND:
+        return FCNParser.load(path)
+    raise CheckpointError(f"{path} holds a {kind!r} model, not a Cheng scene parser")
+
+
+# ---------------------------------------------------------------- the feature and histogram
+
+
+def semantic_features(
+    gray: np.ndarray,
+    parser,
+    smooth: bool = True,
+    sigma_spatial: float = SMOOTH_SIGMA_SPATIAL,
+    sigma_range: float = SMOOTH_SIGMA_RANGE,
+) -> np.ndarray:
+    """``H x W`` -> ``H x W x K``: the parser's probabilities, smoothed by the domain transform
+    guided by the gray image (the paper's x_p^H)."""
+    gray = check_gray(gray)
+    probs = parser.predict_proba(gray)
+    if smooth:
+        probs = domain_transform_filter(probs, gray, sigma_spatial, sigma_range)
+    return probs
+
+
+def semantic_histogram(probs: np.ndarray) -> np.ndarray:
+    """``H x W x K`` probabilities -> ``K``: the fraction of pixels whose most likely class is k."""
+    probs = np.asarray(probs)
+    k = probs.shape[-1]
+    labels = probs.reshape(-1, k).argmax(axis=1)
+    return np.bincount(labels, minlength=k).astype(np.float64) / labels.size
