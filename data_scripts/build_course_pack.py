@@ -1,0 +1,525 @@
+"""Build the offline course pack: ~300 openly licensed real photographs, shorter side 256 px.
+
+    .venv/bin/python data_scripts/build_course_pack.py --data data      (what `make data` runs)
+
+Sources (see data_scripts/sources.py and /work/shared/DATA.md): Debian packages fetched with
+``apt-get download`` (gcompris-qt-data, scratch, opencv-doc) plus the sample photos that ship with
+scikit-image, scikit-learn and matplotlib. Every candidate passes the hand-kept lists, then a
+measurable rule (size, saturation, flat-color fraction, no alpha), then a perceptual-hash
+deduplication, and only then gets its fixed split (by a hash of its id) so no near-duplicate spans
+train and test. Output: ``DATA/coursepack/manifest.csv`` and ``DATA/coursepack/images/<label>/*.jpg``.
+
+Idempotent: a rerun over a complete pack only verifies checksums and prints the summary. Files are
+written to a temporary name in the same folder and renamed, so an interrupted run never leaves a
+half-written file, and the next run resumes from the images already written.
+The pack is read back by colorcourse.coursepack (taught in notebooks/00_setup.ipynb).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import fnmatch
+import hashlib
+import io
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+from PIL import Image
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+import sources  # noqa: E402  (the hand-kept lists beside this script)
+
+PACK_FORMAT = 2  # bump when the rules change: a pack built with other rules is rebuilt
+SHORT_SIDE = 256
+MIN_SIDE = 200  # px, on the original photo
+MIN_SATURATION = 0.08  # mean HSV saturation: below it an image is near-gray
+# Share of pixels in the 32 most common colors (32 levels per channel): above it, a flat-color
+# drawing. Measured on the candidates: synthetic flat drawings ~1.0, Scratch's drawn room 0.92,
+# but photos of objects on a white table reach 0.91 while other Scratch drawings sit at 0.6-0.75
+# among photos, so this rule only catches the flattest drawings; the hand-kept lists do the rest.
+MAX_FLAT_FRACTION = 0.92
+DHASH_MAX_DISTANCE = 6  # bits out of 64: at or below it two images are near-duplicates
+SPLITS = (("train", 0.70), ("val", 0.15), ("test", 0.15))
+MANIFEST_COLUMNS = ["id", "split", "file", "label", "source", "package", "version",
+                    "path_in_package", "license", "attribution", "width", "height", "sha256"]
+
+
+# ------------------------------------------------------------------ measurable photo rules
+@dataclass
+class Candidate:
+    """One image a source offers, with everything the manifest records about its origin."""
+
+    id: str
+    label: str
+    source: str  # "debian" or "pypi"
+    package: str
+    version: str
+    path_in_package: str
+    license: str
+    attribution: str
+    read: Callable[[], bytes] = field(repr=False)
+
+
+def saturation_mean(rgb: np.ndarray) -> float:
+    """Mean HSV saturation of a uint8 H x W x 3 image, in [0, 1]."""
+    rgb = rgb.astype(np.float32)
+    high, low = rgb.max(axis=2), rgb.min(axis=2)
+    return float(np.mean(np.where(high > 0, (high - low) / np.maximum(high, 1e-6), 0.0)))
+
+
+def flat_color_fraction(rgb: np.ndarray, levels: int = 32, top: int = 32) -> float:
+    """Share of pixels in the ``top`` most common colors after quantising each channel to
+    ``levels`` steps: high for flat-color drawings, low for photographs (noise, shading)."""
+    q = (rgb.astype(np.int32) * levels) // 256  # H x W x 3 in [0, levels)
+    codes = (q[..., 0] * levels + q[..., 1]) * levels + q[..., 2]
+    counts = np.bincount(codes.ravel(), minlength=levels ** 3)
+    return float(np.sort(counts)[::-1][:top].sum() / codes.size)
+
+
+def has_transparency(image: Image.Image) -> bool:
+    """True for cut-outs: an alpha channel (or palette transparency) with any see-through pixel."""
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        alpha = np.asarray(image.convert("RGBA"))[..., 3]
+        return bool((alpha < 250).any())
+    return False
+
+
+def reject_reason(image: Image.Image) -> tuple[str | None, np.ndarray | None]:
+    """Why an image is not a usable color photograph (None if it is), and its uint8 RGB."""
+    if has_transparency(image):
+        return "alpha cut-out", None
+    if min(image.size) < MIN_SIDE:
+        return f"smaller than {MIN_SIDE} px", None
+    rgb = np.asarray(image.convert("RGB"))
+    small = np.asarray(resize_short_side(Image.fromarray(rgb), SHORT_SIDE))
+    if saturation_mean(small) < MIN_SATURATION:
+        return f"near-gray (saturation < {MIN_SATURATION})", rgb
+    if flat_color_fraction(small) > MAX_FLAT_FRACTION:
+        return f"flat colors, a drawing (> {MAX_FLAT_FRACTION:.0%} in 32 colors)", rgb
+    return None, rgb
+
+
+def dhash(rgb: np.ndarray, size: int = 8) -> int:
+    """64-bit difference hash: gray, resized to (size+1) x size, sign of horizontal differences."""
+    gray = Image.fromarray(rgb).convert("L").resize((size + 1, size), Image.Resampling.LANCZOS)
+    g = np.asarray(gray, dtype=np.int16)
+    bits = (g[:, 1:] > g[:, :-1]).ravel()
+    return int(sum(1 << i for i, b in enumerate(bits) if b))
+
+
+def hamming(a: int, b: int) -> int:
+    return bin(a ^ b).count("1")
+
+
+def deduplicate(hashes: dict[str, int], max_distance: int = DHASH_MAX_DISTANCE) -> dict[str, str]:
+    """Near-duplicate ids to drop, mapped to the id they duplicate (the first in sorted order stays)."""
+    kept: list[tuple[str, int]] = []
+    dropped: dict[str, str] = {}
+    for image_id in sorted(hashes):
+        match = next((k for k, h in kept if hamming(h, hashes[image_id]) <= max_distance), None)
+        if match is None:
+            kept.append((image_id, hashes[image_id]))
+        else:
+            dropped[image_id] = match
+    return dropped
+
+
+def id_hash(image_id: str) -> float:
+    """A stable pseudo-random number in [0, 1) from an image id (the same on every machine)."""
+    return int.from_bytes(hashlib.sha256(image_id.encode("utf-8")).digest()[:8], "big") / 2.0 ** 64
+
+
+def assign_splits(labels: dict[str, str]) -> dict[str, str]:
+    """{id: split}, stratified by label: within a label, ids ordered by their stable hash take
+    train / val / test by position (70 / 15 / 15), so every label of 4+ photos is in every split
+    and the split never changes between runs or machines for the same set of photos."""
+    by_label: dict[str, list[str]] = {}
+    for image_id, label in labels.items():
+        by_label.setdefault(label, []).append(image_id)
+    splits = {}
+    for ids in by_label.values():
+        ids.sort(key=lambda i: (id_hash(i), i))
+        for position, image_id in enumerate(ids):
+            quantile, edge = (position + 0.5) / len(ids), 0.0
+            for name, share in SPLITS:
+                edge += share
+                if quantile < edge:
+                    break
+            splits[image_id] = name
+    return splits
+
+
+def resize_short_side(image: Image.Image, short: int) -> Image.Image:
+    """Resize so the shorter side is ``short`` px (Lanczos, antialiased)."""
+    w, h = image.size
+    scale = short / min(w, h)
+    return image.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.Resampling.LANCZOS)
+
+
+def sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write to a temporary name in the same folder, then rename: never a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def encode_jpeg(rgb: np.ndarray) -> bytes:
+    """JPEG quality 95 with no chroma subsampling: the color detail the course is about survives."""
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, format="JPEG", quality=95, subsampling=0)
+    return buffer.getvalue()
+
+
+# ------------------------------------------------------------------ Debian packages
+def have_apt() -> bool:
+    return shutil.which("apt-get") is not None and shutil.which("dpkg-deb") is not None
+
+
+def fetch_debs(packages: tuple[str, ...], cache: Path) -> dict[str, Path]:
+    """``apt-get download`` each package into ``cache`` (kept for reruns); {package: .deb path}."""
+    cache.mkdir(parents=True, exist_ok=True)
+
+    def present() -> dict[str, Path]:
+        found = {}
+        for pkg in packages:
+            debs = sorted(cache.glob(f"{pkg}_*.deb"))
+            if debs:
+                found[pkg] = debs[-1]
+        return found
+
+    missing = [p for p in packages if p not in present()]
+    if missing:
+        print(f"apt-get download {' '.join(missing)}  (into {cache})")
+        result = subprocess.run(["apt-get", "download", *missing], cwd=cache,
+                                capture_output=True, text=True)
+        if result.returncode != 0 and hasattr(os, "geteuid") and os.geteuid() == 0:
+            print("apt-get download failed; running apt-get update once (as root) and retrying")
+            subprocess.run(["apt-get", "update"], capture_output=True, text=True)
+            result = subprocess.run(["apt-get", "download", *missing], cwd=cache,
+                                    capture_output=True, text=True)
+        if result.returncode != 0:
+            raise RuntimeError(f"apt-get download {' '.join(missing)} failed:\n{result.stderr.strip()}")
+    return present()
+
+
+def unpack_deb(deb: Path, dest: Path) -> tuple[Path, str]:
+    """Unpack a .deb once (``dpkg-deb -x``, stamp file when complete); (folder, package version)."""
+    version = subprocess.run(["dpkg-deb", "-f", str(deb), "Version"], check=True,
+                             capture_output=True, text=True).stdout.strip()
+    stamp = dest / ".unpacked"
+    if not stamp.is_file() or stamp.read_text() != deb.name:
+        if dest.exists():
+            shutil.rmtree(dest)
+        tmp = dest.with_name(dest.name + ".partial")
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        tmp.mkdir(parents=True)
+        subprocess.run(["dpkg-deb", "-x", str(deb), str(tmp)], check=True)
+        (tmp / ".unpacked").write_text(deb.name)
+        os.replace(tmp, dest)
+    return dest, version
+
+
+def parse_dep5(text: str) -> list[tuple[list[str], str, str]]:
+    """Debian machine-readable copyright -> [(file patterns, license, attribution)] in file order."""
+    stanzas, current, key = [], {}, None
+    for line in text.splitlines() + [""]:
+        if not line.strip():
+            if "Files" in current:
+                stanzas.append(current)
+            current, key = {}, None
+        elif line[0] in " \t" and key:
+            current[key] += "\n" + line.strip()
+        elif ":" in line:
+            key, value = line.split(":", 1)
+            current[key] = value.strip()
+    result = []
+    for s in stanzas:
+        patterns = s["Files"].split()
+        license_name = s.get("License", "").splitlines()[0].strip() if s.get("License") else ""
+        who = " ".join(s.get("Copyright", "").split())
+        where = s.get("Comment", "").strip().splitlines()[0] if s.get("Comment") else ""
+        result.append((patterns, license_name, "; ".join(x for x in (who, where) if x)))
+    return result
+
+
+RASTER = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp")
+
+
+def license_for(path: str, stanzas: list[tuple[list[str], str, str]]) -> tuple[str, str]:
+    """License and attribution of a source path; the last matching stanza wins (DEP-5). GCompris
+    converts its sources to .webp when packaging, so raster extensions are compared without."""
+    stem = os.path.splitext(path)[0]
+    found = ("", "")
+    for patterns, license_name, attribution in stanzas:
+        for pattern in patterns:
+            base, ext = os.path.splitext(pattern)
+            hit = fnmatch.fnmatchcase(stem, base) if ext.lower() in RASTER else fnmatch.fnmatchcase(path, pattern)
+            if hit:
+                found = (license_name, attribution)
+    return found
+
+
+def gcompris_candidates(root: Path, version: str) -> Iterator[Candidate]:
+    from colorcourse.rcc import read_rcc
+
+    stanzas = parse_dep5((root / sources.GCOMPRIS_COPYRIGHT).read_text(encoding="utf-8"))
+    for rcc_name, folders in sources.GCOMPRIS.items():
+        rcc_path = f"{sources.GCOMPRIS_RCC_DIR}/{rcc_name}.rcc"
+        files = read_rcc(root / rcc_path)
+        for inner, blob in sorted(files.items()):
+            if not inner.lower().endswith(RASTER) or inner in sources.GCOMPRIS_EXCLUDE:
+                continue
+            label = next((lab for folder, lab in folders.items() if inner.startswith(folder)), None)
+            if label is None:
+                continue
+            source_path = inner.removeprefix("gcompris/")
+            license_name, attribution = license_for(source_path, stanzas)
+            stem = Path(inner).stem
+            yield Candidate(
+                id=f"gcompris-{rcc_name}-{Path(inner).parent.name}-{stem}".lower(),
+                label=label, source="debian", package="gcompris-qt-data", version=version,
+                path_in_package=f"/{rcc_path}:{inner}", license=license_name or "GPL-3.0+",
+                attribution=attribution, read=lambda blob=blob: blob)
+
+
+def scratch_candidates(root: Path, version: str) -> Iterator[Candidate]:
+    base = root / sources.SCRATCH_DIR
+    for folder, label in sources.SCRATCH_FOLDERS.items():
+        for path in sorted((base / folder).glob("*.jpg")):
+            rel = f"{folder}/{path.name}"
+            if rel in sources.SCRATCH_EXCLUDE:
+                continue
+            yield Candidate(
+                id=f"scratch-{folder}-{path.stem}".lower(), label=label, source="debian",
+                package="scratch", version=version, path_in_package=f"/{sources.SCRATCH_DIR}/{rel}",
+                license=sources.SCRATCH_LICENSE, attribution=sources.SCRATCH_ATTRIBUTION,
+                read=path.read_bytes)
+
+
+def opencv_candidates(root: Path, version: str) -> Iterator[Candidate]:
+    base = root / sources.OPENCV_DIR
+    for name, label in sorted(sources.OPENCV.items()):
+        path = base / name
+        if not path.is_file():  # Debian's dfsg repack leaves some samples out
+            continue
+        yield Candidate(
+            id=f"opencv-{Path(name).stem}".lower(), label=label, source="debian", package="opencv-doc",
+            version=version, path_in_package=f"/{sources.OPENCV_DIR}/{name}",
+            license=sources.OPENCV_LICENSE, attribution=sources.OPENCV_ATTRIBUTION, read=path.read_bytes)
+
+
+def pypi_candidates() -> Iterator[Candidate]:
+    from importlib import metadata, util
+
+    for image_id, dist, inner, label, license_name, attribution in sources.PYPI:
+        top = inner.split("/")[0]
+        spec = util.find_spec(top)
+        if spec is None or spec.origin is None:
+            continue
+        path = Path(spec.origin).parent.parent / inner
+        if not path.is_file():
+            continue
+        yield Candidate(
+            id=f"pypi-{image_id}", label=label, source="pypi", package=dist,
+            version=metadata.version(dist), path_in_package=inner, license=license_name,
+            attribution=attribution, read=path.read_bytes)
+
+
+def all_candidates(data: Path, use_debian: bool = True) -> tuple[list[Candidate], list[str]]:
+    """Every candidate photo, and warnings (e.g. Debian sources unavailable)."""
+    warnings: list[str] = []
+    found: list[Candidate] = list(pypi_candidates())
+    if not use_debian:
+        return found, warnings
+    if not have_apt():
+        warnings.append("apt-get / dpkg-deb not found (not a Debian-like system): the pack holds only "
+                        "the few sample photos of scikit-image, scikit-learn and matplotlib.")
+        return found, warnings
+    try:
+        debs = fetch_debs(sources.DEBIAN_PACKAGES, data / "cache" / "debs")
+    except (RuntimeError, OSError) as error:
+        warnings.append(f"Debian packages unavailable ({error}); the pack holds only the few "
+                        "PyPI sample photos.")
+        return found, warnings
+    readers = {"gcompris-qt-data": gcompris_candidates, "scratch": scratch_candidates,
+               "opencv-doc": opencv_candidates}
+    for pkg, deb in debs.items():
+        root, version = unpack_deb(deb, data / "cache" / "unpacked" / pkg)
+        found.extend(readers[pkg](root, version))
+    return found, warnings
+
+
+# ------------------------------------------------------------------ the build
+@dataclass
+class Accepted:
+    candidate: Candidate
+    rgb: np.ndarray  # H x W x 3 uint8, the original
+    hash: int
+
+
+def screen(candidates: list[Candidate], progress: bool = True) -> tuple[list[Accepted], list[tuple[str, str]]]:
+    """Decode and apply the photo rules to every candidate: (accepted, [(id, why rejected)])."""
+    from tqdm.auto import tqdm
+
+    accepted, rejected = [], []
+    for cand in tqdm(candidates, desc="screening candidates", disable=not progress):
+        try:
+            image = Image.open(io.BytesIO(cand.read()))
+            image.load()
+        except Exception as error:  # a corrupt file in a package: report it, keep going
+            rejected.append((cand.id, f"cannot decode ({type(error).__name__})"))
+            continue
+        reason, rgb = reject_reason(image)
+        if reason:
+            rejected.append((cand.id, reason))
+        else:
+            accepted.append(Accepted(cand, rgb, dhash(rgb)))
+    return accepted, rejected
+
+
+def manifest_row(cand: Candidate, split: str, file: str, width: int, height: int, digest: str) -> dict:
+    return {"id": cand.id, "split": split, "file": file, "label": cand.label, "source": cand.source,
+            "package": cand.package, "version": cand.version, "path_in_package": cand.path_in_package,
+            "license": cand.license, "attribution": cand.attribution, "width": width,
+            "height": height, "sha256": digest}
+
+
+def write_manifest(path: Path, rows: list[dict]) -> None:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=MANIFEST_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(sorted(rows, key=lambda r: r["id"]))
+    write_atomic(path, buffer.getvalue().encode("utf-8"))
+
+
+def read_manifest(path: Path) -> list[dict]:
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def verify_pack(pack: Path) -> list[str]:
+    """Problems with a written pack (missing or changed files, wrong format); empty when complete."""
+    manifest = pack / "manifest.csv"
+    stamp = pack / "FORMAT"
+    if not manifest.is_file():
+        return ["no manifest.csv"]
+    if not stamp.is_file() or stamp.read_text().strip() != str(PACK_FORMAT):
+        return [f"built with other rules (FORMAT is not {PACK_FORMAT})"]
+    problems = []
+    for row in read_manifest(manifest):
+        path = pack / row["file"]
+        if not path.is_file():
+            problems.append(f"missing {row['file']}")
+        elif sha256_file(path) != row["sha256"]:
+            problems.append(f"checksum differs: {row['file']}")
+    return problems
+
+
+def summarize(rows: list[dict], rejected: list[tuple[str, str]] | None = None,
+              duplicates: dict[str, str] | None = None) -> str:
+    """Counts per split, source, package and label, and what was filtered out and why."""
+    lines = [f"course pack: {len(rows)} photos"]
+    for key in ("split", "source", "package", "label"):
+        counts = Counter(r[key] for r in rows)
+        lines.append(f"  per {key}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    table = Counter((r["label"], r["split"]) for r in rows)
+    lines.append("  label x split (train/val/test): " + ", ".join(
+        f"{lab} {table[lab, 'train']}/{table[lab, 'val']}/{table[lab, 'test']}"
+        for lab in sorted({r['label'] for r in rows})))
+    if rejected is not None:
+        reasons = Counter(why for _, why in rejected)
+        lines.append(f"  filtered out: {len(rejected)} (" + "; ".join(f"{why}: {n}" for why, n in reasons.most_common()) + ")")
+    if duplicates is not None:
+        lines.append(f"  near-duplicates dropped: {len(duplicates)} (" + ", ".join(
+            f"{a} ~ {b}" for a, b in sorted(duplicates.items())) + ")")
+    return "\n".join(lines)
+
+
+def build(data: Path, candidates: list[Candidate] | None = None, force: bool = False,
+          progress: bool = True, warnings: list[str] | None = None) -> list[dict]:
+    """Build (or verify) ``data/coursepack``; returns the manifest rows. ``candidates`` replaces
+    the real sources (tests use a fake source of a few images)."""
+    pack = data / "coursepack"
+    if not force and not verify_pack(pack):
+        rows = read_manifest(pack / "manifest.csv")
+        print("course pack complete and verified (sha256 of every file); nothing to do.")
+        print(summarize(rows))
+        return rows
+    warnings = list(warnings or [])
+    if candidates is None:
+        candidates, found_warnings = all_candidates(data)
+        warnings += found_warnings
+    for warning in warnings:
+        print(f"WARNING: {warning}", file=sys.stderr)
+    ids = Counter(c.id for c in candidates)
+    clashes = [i for i, n in ids.items() if n > 1]
+    if clashes:
+        raise ValueError(f"candidate ids are not unique: {clashes[:5]}")
+
+    accepted, rejected = screen(candidates, progress=progress)
+    duplicates = deduplicate({a.candidate.id: a.hash for a in accepted})
+    kept = [a for a in accepted if a.candidate.id not in duplicates]
+
+    from tqdm.auto import tqdm
+
+    splits = assign_splits({a.candidate.id: a.candidate.label for a in kept})
+    rows = []
+    for item in tqdm(kept, desc="writing photos", disable=not progress):
+        cand = item.candidate
+        file = f"images/{cand.label}/{cand.id}.jpg"
+        path = pack / file
+        if not path.is_file() or force:  # resume: files already there were written whole
+            small = resize_short_side(Image.fromarray(item.rgb), SHORT_SIDE)
+            write_atomic(path, encode_jpeg(np.asarray(small)))
+        with Image.open(path) as written:
+            width, height = written.size
+        rows.append(manifest_row(cand, splits[cand.id], file, width, height, sha256_file(path)))
+    # photos from an earlier build that no longer qualify
+    wanted = {pack / r["file"] for r in rows}
+    for old in (pack / "images").rglob("*.jpg") if (pack / "images").is_dir() else []:
+        if old not in wanted:
+            old.unlink()
+    write_manifest(pack / "manifest.csv", rows)
+    write_atomic(pack / "FORMAT", f"{PACK_FORMAT}\n".encode())
+    print(summarize(rows, rejected, duplicates))
+    for warning in warnings:
+        print(f"WARNING: {warning}", file=sys.stderr)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=Path("data"), help="data folder (default: data)")
+    parser.add_argument("--force", action="store_true", help="rebuild every photo")
+    parser.add_argument("--no-debian", action="store_true", help="only the PyPI sample photos")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    candidates = warnings = None
+    if args.no_debian:
+        candidates, warnings = all_candidates(args.data, use_debian=False)
+        warnings.append("--no-debian: the pack holds only the few PyPI sample photos.")
+    build(args.data, candidates=candidates, force=args.force, progress=not args.quiet, warnings=warnings)
+    print(f"done in {time.perf_counter() - start:.1f} s -> {args.data / 'coursepack'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
