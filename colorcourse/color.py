@@ -84,12 +84,23 @@ def gray_to_rgb(gray: np.ndarray) -> np.ndarray:
 
 
 def merge_y_uv(y: np.ndarray, uv: np.ndarray) -> np.ndarray:
-    """Join a luma image ``H x W`` and chroma ``H x W x 2`` into RGB ``H x W x 3``."""
-    y = np.asarray(y, dtype=np.float64)
+    """Join a luma image ``H x W`` and chroma ``H x W x 2`` into RGB ``H x W x 3``.
+
+    Where the chroma would leave the displayable range, it is shrunk (hue kept) just enough to
+    fit, instead of clipping each channel: the result's luma is then exactly ``y``, which is
+    the one thing a colorizer must never change.
+    """
+    y = np.clip(np.asarray(y, dtype=np.float64), 0.0, 1.0)
     uv = np.asarray(uv, dtype=np.float64)
     if uv.shape != y.shape + (2,):
         raise ValueError(f"uv must have shape {y.shape + (2,)}, got {uv.shape}")
-    return yuv_to_rgb(np.concatenate([y[..., None], uv], axis=-1))
+    # rgb = y + delta with delta = uv @ RGB_FROM_YUV[:, 1:].T; YUV is linear, so the largest
+    # scale s <= 1 with y + s * delta inside [0, 1] has a closed form per pixel.
+    delta = uv @ RGB_FROM_YUV[:, 1:].T  # H x W x 3
+    with np.errstate(divide="ignore", invalid="ignore"):
+        room = np.where(delta > 0, (1.0 - y[..., None]) / delta, np.where(delta < 0, -y[..., None] / delta, np.inf))
+    scale = np.clip(room.min(axis=-1), 0.0, 1.0)
+    return np.clip(y[..., None] + scale[..., None] * delta, 0.0, 1.0)
 
 
 # ---------------------------------------------------------------- Lab (NumPy)

@@ -57,6 +57,16 @@ def test_gray_has_no_chroma():
 def test_merge_y_uv_inverts_split(random_rgb):
     yuv = color.rgb_to_yuv(random_rgb)
     np.testing.assert_allclose(color.merge_y_uv(yuv[..., 0], yuv[..., 1:]), random_rgb, atol=1e-10)
+    # chroma that would leave the gamut is shrunk, keeping the luma exactly and the hue
+    y = np.array([[0.05, 0.5, 0.95]])
+    uv = np.array([[[0.3, -0.4], [0.4, 0.6], [-0.3, 0.2]]])
+    merged = color.merge_y_uv(y, uv)
+    assert merged.min() >= 0 and merged.max() <= 1
+    np.testing.assert_allclose(color.rgb_to_gray(merged), y, atol=1e-12)
+    out_uv = color.rgb_to_yuv(merged)[..., 1:]
+    cross = out_uv[..., 0] * uv[..., 1] - out_uv[..., 1] * uv[..., 0]
+    np.testing.assert_allclose(cross, 0, atol=1e-12)  # same hue direction
+    assert np.all(np.linalg.norm(out_uv, axis=-1) < np.linalg.norm(uv, axis=-1))
     with pytest.raises(ValueError, match="uv must have shape"):
         color.merge_y_uv(yuv[..., 0], yuv[:-1, :, 1:])
 
