@@ -1,0 +1,344 @@
+"""Training the fusion network: MSE on chroma + alpha x cross-entropy on the scene class.
+
+Taught in notebooks/06_fusion_cnn.ipynb (a tiny run live) and
+notebooks/07_joint_classification.ipynb (the ablations).
+
+- Loss: ``MSE(sigmoid output, ab_to_unit(ab))`` at half resolution + ``alpha * CE(logits, class)``
+  with ``alpha = 1/300`` (the paper). ``rarity > 0`` weights each pixel's squared error by how
+  rare its a*b* color is in the training photos (an option that trades PSNR for colorfulness).
+- Optimiser: ADADELTA (the paper) or Adam.
+- Reproducible: seeded weights, one batch generator per step (see :mod:`colorcourse.fusion.data`),
+  so two runs with the same seed give identical weights and a resumed run continues exactly.
+- Checkpoints: safetensors via :mod:`colorcourse.checkpoint` with ``model.*`` and ``optim.*``
+  tensors and the whole configuration (plus the step) in the header; a CSV log of the
+  validation PSNR and classification accuracy is written beside the checkpoint.
+- Distributed: under ``torchrun`` (``WORLD_SIZE > 1``) it runs DistributedDataParallel (gloo on
+  CPU, NCCL on GPU); each replica draws its share of every batch; only rank 0 writes files.
+
+Command line (the shipped models are made this way)::
+
+    python -m colorcourse.fusion.train --out models/fusion_full.safetensors --steps 400
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from colorcourse.checkpoint import load_checkpoint, save_checkpoint
+from colorcourse.color import lab_to_rgb_torch, unit_to_ab
+from colorcourse.fusion.data import CropSampler, rgb_batch_to_targets
+from colorcourse.fusion.infer import MODEL_CONFIG_KEYS
+from colorcourse.fusion.model import KIND, FusionConfig, FusionNet
+
+# What must match for a checkpoint to be resumed (the rest, e.g. steps, may change).
+RESUME_KEYS = MODEL_CONFIG_KEYS + ("alpha", "optimizer", "lr", "batch_size", "crop", "seed", "rarity", "classes")
+
+
+@dataclass
+class TrainConfig:
+    width: float = 0.25
+    n_classes: int = 0  # 0: no classification head; set from the photos' labels by the CLI
+    use_global: bool = True
+    global_source: str = "scratch"
+    alpha: float = 1 / 300
+    optimizer: str = "adadelta"
+    lr: float = 1.0  # ADADELTA's rate multiplier (1.0 as in Zeiler 2012); Adam: ~1e-3
+    steps: int = 200
+    batch_size: int = 16
+    crop: int = 224
+    seed: int = 0
+    rarity: float = 0.0  # 0: plain MSE (paper); 1: fully rarity-weighted MSE
+    val_every: int = 50
+    classes: str = ""  # the class names, comma-separated (stored so a model names its classes)
+
+    def model_config(self) -> FusionConfig:
+        return FusionConfig(width=self.width, n_classes=self.n_classes,
+                            use_global=self.use_global, global_source=self.global_source)
+
+
+# ----------------------------------------------------------------- distributed helpers
+
+
+def _world() -> tuple[int, int]:
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def init_distributed() -> tuple[int, int]:
+    """Start the process group when launched by torchrun; returns (rank, world size)."""
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return _world()
+
+
+# ----------------------------------------------------------------- loss
+
+
+def ab_rarity_weights(sampler: CropSampler, bins: int = 16, mix: float = 0.5, samples: int = 64) -> torch.Tensor:
+    """Per-bin weights on a ``bins x bins`` grid of ab_unit: ~1 / (smoothed frequency), mean 1.
+
+    ``mix`` blends the empirical distribution with a uniform one (Zhang et al. 2016 use 0.5),
+    so rare colors count more without letting a handful of pixels dominate.
+    """
+    rng = np.random.default_rng(12345)
+    rgb, _ = sampler.batch(rng, samples)
+    _, ab = rgb_batch_to_targets(rgb)
+    idx = (ab.clamp(0, 1 - 1e-6) * bins).long()
+    hist = torch.bincount((idx[:, 0] * bins + idx[:, 1]).flatten(), minlength=bins * bins).float()
+    p = hist / hist.sum()
+    w = 1.0 / ((1 - mix) * p + mix / (bins * bins))
+    w = w / (p * w).sum()  # expected weight 1 under the data distribution
+    return w
+
+
+def chroma_loss(pred: torch.Tensor, target: torch.Tensor, weights: torch.Tensor | None, rarity: float) -> torch.Tensor:
+    se = (pred - target).pow(2).sum(dim=1)  # N x h x w
+    if weights is None or rarity == 0:
+        return se.mean() / 2
+    bins = int(math.isqrt(weights.numel()))
+    idx = (target.clamp(0, 1 - 1e-6) * bins).long()
+    w = weights[idx[:, 0] * bins + idx[:, 1]]
+    return (((1 - rarity) + rarity * w) * se).mean() / 2
+
+
+# ----------------------------------------------------------------- optimizer state <-> tensors
+
+
+def make_optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
+    if cfg.optimizer == "adadelta":
+        return torch.optim.Adadelta(params, lr=cfg.lr)
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr)
+    raise ValueError(f"optimizer must be 'adadelta' or 'adam', got {cfg.optimizer!r}")
+
+
+def optimizer_tensors(model: FusionNet, opt: torch.optim.Optimizer) -> dict[str, torch.Tensor]:
+    names = {id(p): n for n, p in model.named_parameters()}
+    out = {}
+    for p, state in opt.state.items():
+        for key, value in state.items():
+            out[f"optim.{names[id(p)]}.{key}"] = torch.as_tensor(value).clone().reshape(-1)
+    return out
+
+
+def load_optimizer_tensors(model: FusionNet, opt: torch.optim.Optimizer, tensors: dict) -> None:
+    params = dict(model.named_parameters())
+    for full, value in tensors.items():
+        if not full.startswith("optim."):
+            continue
+        name, key = full[len("optim.") :].rsplit(".", 1)
+        p = params[name]
+        shape = () if key == "step" else p.shape
+        opt.state[p][key] = value.clone().reshape(shape)
+
+
+# ----------------------------------------------------------------- validation
+
+
+def validate(model: FusionNet, sampler: CropSampler | None, batch: int = 16) -> dict:
+    """Mean PSNR (uint8 RGB, center crops), the gray baseline's, and classification accuracy."""
+    if sampler is None or len(sampler) == 0:
+        return {}
+    model.eval()
+    psnrs, gray_psnrs, correct, labelled = [], [], 0, 0
+    with torch.no_grad():
+        for start in range(0, len(sampler), batch):
+            rgb, labels = sampler.center_batch(range(start, min(start + batch, len(sampler))))
+            L_unit, _ = rgb_batch_to_targets(rgb)
+            ab_half, logits = model(L_unit)
+            ab = unit_to_ab(F.interpolate(ab_half, scale_factor=2, mode="bilinear", align_corners=False))
+            for pred_ab, zero in ((ab, False), (torch.zeros_like(ab), True)):
+                pred = lab_to_rgb_torch(torch.cat([L_unit * 100, pred_ab], dim=1))
+                q = lambda x: (x * 255).round()  # noqa: E731  (PSNR on uint8 values, as metrics.psnr)
+                mse = (q(pred) - q(rgb)).pow(2).mean(dim=(1, 2, 3)).clamp(min=1e-10)
+                (gray_psnrs if zero else psnrs).extend((10 * torch.log10(255**2 / mse)).tolist())
+            if logits is not None:
+                known = labels >= 0
+                correct += int((logits.argmax(1)[known] == labels[known]).sum())
+                labelled += int(known.sum())
+    model.train()
+    out = {"val_psnr": float(np.mean(psnrs)), "val_gray_psnr": float(np.mean(gray_psnrs))}
+    if labelled:
+        out["val_accuracy"] = correct / labelled
+    return out
+
+
+# ----------------------------------------------------------------- the loop
+
+
+def train(
+    cfg: TrainConfig,
+    train_sampler: CropSampler,
+    val_sampler: CropSampler | None = None,
+    out: str | Path | None = None,
+    resume: str | Path | None = None,
+    force: bool = False,
+    progress: bool = True,
+    backbone=None,
+) -> FusionNet:
+    """Train (or resume) a fusion model; returns it. Writes ``out`` and ``out``'s log if given.
+
+    ``backbone``: the frozen feature extractor for ``global_source="backbone"``
+    (default: :func:`colorcourse.fusion.backbone.load_backbone`).
+    """
+    rank, world = _world()
+    if cfg.batch_size % world:
+        raise ValueError(f"batch_size {cfg.batch_size} is not divisible by {world} replicas")
+    out = Path(out) if out is not None else None
+    if out is not None and out.exists() and not force and rank == 0 and (resume is None or Path(resume) != out):
+        raise FileExistsError(f"{out} exists; pass --force to overwrite it")
+    torch.manual_seed(cfg.seed)
+    model = FusionNet(cfg.model_config())
+    if cfg.global_source == "backbone" and cfg.use_global:
+        if backbone is None:
+            from colorcourse.fusion.backbone import load_backbone
+
+            backbone = load_backbone()
+        model.attach_backbone(backbone)
+    opt = make_optimizer([p for p in model.parameters() if p.requires_grad], cfg)
+    start = 0
+    if resume is not None:
+        expected = {k: asdict(cfg)[k] for k in RESUME_KEYS}
+        tensors, saved = load_checkpoint(resume, KIND, expected_config=expected)
+        model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+        load_optimizer_tensors(model, opt, tensors)
+        start = int(saved["step"])
+    weights = ab_rarity_weights(train_sampler) if cfg.rarity > 0 else None
+    net = model
+    if world > 1:
+        net = torch.nn.parallel.DistributedDataParallel(model)
+    model.train()
+    # a resumed run's log continues the log of the run it resumes
+    log_rows = [r for r in read_log(resume) if r["step"] <= start] if resume and log_path(resume).exists() else []
+    t0 = time.perf_counter()
+    bar = tqdm(range(start, cfg.steps), desc="train fusion", disable=not progress or rank > 0, initial=start, total=cfg.steps)
+    for step in bar:
+        rng = np.random.default_rng([cfg.seed, step, rank])
+        rgb, labels = train_sampler.batch(rng, cfg.batch_size // world)
+        L_unit, target = rgb_batch_to_targets(rgb)
+        pred, logits = net(L_unit)
+        mse = chroma_loss(pred, target, weights, cfg.rarity)
+        loss = mse
+        ce = torch.zeros(())
+        if logits is not None and (labels >= 0).any():
+            ce = F.cross_entropy(logits, labels, ignore_index=-1)
+            loss = loss + cfg.alpha * ce
+        elif logits is not None:
+            loss = loss + 0.0 * logits.sum()  # keep every parameter in the graph (DDP)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        bar.set_postfix(mse=f"{mse.item():.4f}", ce=f"{ce.item():.3f}")
+        done = step + 1
+        if rank == 0 and (done % cfg.val_every == 0 or done == cfg.steps):
+            row = {"step": done, "loss": loss.item(), "mse": mse.item(), "ce": ce.item(),
+                   "seconds": round(time.perf_counter() - t0, 2)}
+            row.update(validate(model, val_sampler))
+            log_rows.append(row)
+    model.eval()
+    if out is not None and rank == 0:
+        save_training_checkpoint(out, model, opt, cfg, cfg.steps, overwrite=True)
+        write_log(out, log_rows)
+    return model
+
+
+def save_training_checkpoint(path, model, opt, cfg: TrainConfig, step: int, overwrite: bool = False):
+    tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
+    tensors.update(optimizer_tensors(model, opt))
+    config = asdict(cfg) | {"step": step}
+    return save_checkpoint(path, tensors, config, KIND, overwrite=overwrite)
+
+
+def log_path(checkpoint: str | Path) -> Path:
+    checkpoint = Path(checkpoint)
+    return checkpoint.with_name(checkpoint.stem + ".log.csv")
+
+
+def write_log(checkpoint, rows: list[dict]) -> Path:
+    path = log_path(checkpoint)
+    keys = ["step", "loss", "mse", "ce", "val_psnr", "val_gray_psnr", "val_accuracy", "seconds"]
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=keys, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def read_log(checkpoint) -> list[dict]:
+    with open(log_path(checkpoint)) as f:
+        return [{k: float(v) if v else None for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+# ----------------------------------------------------------------- command line
+
+
+def load_photos(split: str, limit: int | None = None):
+    from colorcourse import coursepack
+
+    return coursepack.load_split(split, limit=limit)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    defaults = TrainConfig()
+    for f in fields(TrainConfig):
+        if f.name in ("n_classes", "classes"):
+            continue
+        value = getattr(defaults, f.name)
+        if isinstance(value, bool):
+            parser.add_argument(f"--{f.name.replace('_', '-')}", type=lambda s: s.lower() in ("1", "true", "yes"),
+                                default=value, metavar="BOOL")
+        else:
+            parser.add_argument(f"--{f.name.replace('_', '-')}", type=type(value), default=value)
+    parser.add_argument("--no-classes", action="store_true", help="train without the classification head")
+    parser.add_argument("--out", required=True, help="checkpoint to write (.safetensors)")
+    parser.add_argument("--resume", help="checkpoint to continue from")
+    parser.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    parser.add_argument("--limit", type=int, help="use only the first N training photos")
+    parser.add_argument("--synthetic", type=int, help="train on N synthetic images (no course pack needed)")
+    parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    rank, world = init_distributed()
+    out = Path(args.out)
+    if out.exists() and not args.force and not args.resume:
+        parser.error(f"{out} exists; pass --force to overwrite it")
+    cfg_values = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if f.name not in ("n_classes", "classes")}
+    if args.synthetic:
+        from colorcourse.fusion.data import synthetic_photos
+
+        train_photos = synthetic_photos(args.synthetic, size=max(64, args.crop))
+        val_photos = synthetic_photos(4, size=max(64, args.crop), seed=1)
+    else:
+        train_photos = load_photos("train", args.limit)
+        val_photos = load_photos("val")
+    classes = [] if args.no_classes or not cfg_values["use_global"] else sorted({p.label for p in train_photos})
+    cfg = TrainConfig(**cfg_values, n_classes=len(classes), classes=",".join(classes))
+    train_sampler = CropSampler(train_photos, crop=cfg.crop, classes=classes)
+    val_sampler = CropSampler(val_photos, crop=cfg.crop, classes=classes)
+    train(cfg, train_sampler, val_sampler, out=out, resume=args.resume, force=args.force)
+    if rank == 0:
+        rows = read_log(out)
+        print(json.dumps(rows[-1] if rows else {}, indent=1))
+    if world > 1:
+        dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    main()
