@@ -1,0 +1,88 @@
+"""The offline course pack: ~300 openly licensed real photos with scene labels and a fixed split.
+
+Taught in notebooks/00_setup.ipynb (what the pack holds, where each photo comes from). Built by
+``make data`` (data_scripts/build_course_pack.py) into ``<data>/coursepack/``: ``manifest.csv``
+(id, split, file, label, source, package, version, path_in_package, license, attribution,
+width, height, sha256) and the JPEGs, shorter side 256 px.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from colorcourse.imageio import load_rgb
+from colorcourse.paths import DatasetMissingError, data_dir as default_data_dir
+
+SPLITS = ("train", "val", "test")
+
+
+@dataclass
+class Photo:
+    """One color photograph: its id, scene label, pixels and file."""
+
+    name: str
+    label: str
+    rgb: np.ndarray  # H x W x 3 float32 in [0, 1]
+    path: Path
+
+
+def pack_dir(data_dir: str | Path | None = None) -> Path:
+    """The course pack folder (``<data>/coursepack``)."""
+    return Path(data_dir if data_dir is not None else default_data_dir()) / "coursepack"
+
+
+def load_manifest(data_dir: str | Path | None = None) -> pd.DataFrame:
+    """The manifest, one row per photo; raises DatasetMissingError if the pack is not built."""
+    manifest = pack_dir(data_dir) / "manifest.csv"
+    if not manifest.is_file():
+        raise DatasetMissingError("course pack", "make data", where=manifest.parent)
+    return pd.read_csv(manifest, dtype={"version": str, "sha256": str})
+
+
+def labels(data_dir: str | Path | None = None) -> list[str]:
+    """The pack's scene labels, sorted."""
+    return sorted(load_manifest(data_dir)["label"].unique())
+
+
+def _resize_short_side(rgb: np.ndarray, size: int) -> np.ndarray:
+    from PIL import Image
+
+    h, w = rgb.shape[:2]
+    scale = size / min(h, w)
+    image = Image.fromarray(np.round(rgb * 255).astype(np.uint8))
+    image = image.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.Resampling.LANCZOS)
+    return np.asarray(image, dtype=np.float32) / 255.0
+
+
+def load_split(split: str, limit: int | None = None, size: int | None = None,
+               data_dir: str | Path | None = None) -> list[Photo]:
+    """The photos of one split ("train", "val" or "test") in manifest order (sorted by id).
+
+    ``limit`` keeps the first ``limit`` photos; ``size`` resizes each so its shorter side is
+    ``size`` px (``None`` keeps the stored 256 px).
+    """
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    if limit is not None and limit < 0:
+        raise ValueError(f"limit must be >= 0, got {limit}")
+    if size is not None and size < 1:
+        raise ValueError(f"size must be a positive number of pixels, got {size}")
+    folder = pack_dir(data_dir)
+    rows = load_manifest(data_dir)
+    rows = rows[rows["split"] == split].sort_values("id")
+    if limit is not None:
+        rows = rows.head(limit)
+    photos = []
+    for row in rows.itertuples():
+        path = folder / row.file
+        if not path.is_file():
+            raise DatasetMissingError(f"course pack (file {row.file})", "make data", where=folder)
+        rgb = load_rgb(path)
+        if size is not None:
+            rgb = _resize_short_side(rgb, size)
+        photos.append(Photo(name=row.id, label=row.label, rgb=rgb, path=path))
+    return photos

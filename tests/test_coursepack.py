@@ -1,0 +1,205 @@
+"""The course pack builder's rules and guarantees, on a fake source in tmp_path, and the real pack
+(data/coursepack) when it has been built."""
+
+import hashlib
+import io
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image, ImageDraw
+from skimage import data as skdata
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "data_scripts"))
+import build_course_pack as builder  # noqa: E402
+
+from colorcourse import coursepack  # noqa: E402
+from colorcourse.paths import DatasetMissingError  # noqa: E402
+
+
+def drawing(seed: int = 0, size=(320, 240)) -> np.ndarray:
+    """A flat-color cartoon: a few filled shapes on a colored background."""
+    rng = np.random.default_rng(seed)
+    image = Image.new("RGB", size, tuple(int(v) for v in rng.integers(0, 256, 3)))
+    draw = ImageDraw.Draw(image)
+    for _ in range(6):
+        x0, y0 = rng.integers(0, size[0] // 2), rng.integers(0, size[1] // 2)
+        draw.ellipse([x0, y0, x0 + rng.integers(30, 150), y0 + rng.integers(30, 120)],
+                     fill=tuple(int(v) for v in rng.integers(0, 256, 3)), outline=(0, 0, 0), width=3)
+    return np.asarray(image)
+
+
+def png(rgb: np.ndarray, mode: str = "RGB") -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).convert(mode).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+# ------------------------------------------------------------------ photo rules
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_flat_color_rule_rejects_drawings_keeps_photos(seed):
+    assert builder.flat_color_fraction(drawing(seed)) > builder.MAX_FLAT_FRACTION
+    for photo in (skdata.astronaut(), skdata.chelsea(), skdata.coffee()):
+        assert builder.flat_color_fraction(photo) < 0.6
+    reason, _ = builder.reject_reason(Image.fromarray(drawing(seed)))
+    assert reason is not None and "drawing" in reason
+
+
+def test_reject_reasons_size_gray_alpha_and_a_photo_passes():
+    assert builder.reject_reason(Image.fromarray(skdata.chelsea()))[0] is None
+    assert "smaller" in builder.reject_reason(Image.fromarray(skdata.chelsea()[:150, :150]))[0]
+    gray = np.repeat(skdata.camera()[..., None], 3, axis=2)
+    assert "near-gray" in builder.reject_reason(Image.fromarray(gray))[0]
+    rgba = np.dstack([skdata.chelsea(), np.full(skdata.chelsea().shape[:2], 255, np.uint8)])
+    rgba[:20, :20, 3] = 0
+    assert builder.reject_reason(Image.fromarray(rgba, "RGBA"))[0] == "alpha cut-out"
+    rgba[..., 3] = 255  # an alpha channel that hides nothing is not a cut-out
+    assert builder.reject_reason(Image.fromarray(rgba, "RGBA"))[0] is None
+
+
+def test_saturation_matches_skimage_hsv():
+    from skimage.color import rgb2hsv
+
+    photo = skdata.coffee()
+    assert builder.saturation_mean(photo) == pytest.approx(rgb2hsv(photo)[..., 1].mean(), abs=1e-3)
+
+
+# ------------------------------------------------------------------ dedupe and split
+def test_dhash_finds_near_duplicates_not_different_photos():
+    cat = skdata.chelsea()
+    resized = np.asarray(Image.fromarray(cat).resize((300, 200), Image.Resampling.BILINEAR))
+    buffer = io.BytesIO()
+    Image.fromarray(cat).save(buffer, format="JPEG", quality=40)
+    recompressed = np.asarray(Image.open(buffer))
+    brighter = np.clip(cat.astype(int) + 20, 0, 255).astype(np.uint8)
+    hashes = {name: builder.dhash(img) for name, img in [
+        ("a-cat", cat), ("b-resized", resized), ("c-jpeg", recompressed), ("d-brighter", brighter),
+        ("e-astronaut", skdata.astronaut()), ("f-coffee", skdata.coffee())]}
+    dropped = builder.deduplicate(hashes)
+    assert dropped == {"b-resized": "a-cat", "c-jpeg": "a-cat", "d-brighter": "a-cat"}
+    assert builder.hamming(hashes["a-cat"], hashes["e-astronaut"]) > builder.DHASH_MAX_DISTANCE
+
+
+def test_split_is_stable_stratified_and_about_70_15_15():
+    labels = {f"{lab}-{i}": lab for lab in ("animals", "nature", "tools") for i in range(40)}
+    splits = builder.assign_splits(labels)
+    assert splits == builder.assign_splits(dict(reversed(list(labels.items()))))  # order-free
+    for lab in ("animals", "nature", "tools"):
+        counts = pd.Series([s for i, s in splits.items() if labels[i] == lab]).value_counts()
+        assert (counts["train"], counts["val"], counts["test"]) == (28, 6, 6)
+    small = builder.assign_splits({f"x{i}": "few" for i in range(5)})
+    assert sorted(small.values()) == ["test", "train", "train", "train", "val"]
+
+
+# ------------------------------------------------------------------ build on a fake source
+def fake_candidates(tmp_path: Path) -> list:
+    photos = {"chelsea": skdata.chelsea(), "coffee": skdata.coffee(), "astronaut": skdata.astronaut(),
+              "rocket": skdata.rocket()}
+    cands = []
+    for i, (name, rgb) in enumerate(photos.items()):
+        cands.append(builder.Candidate(
+            id=f"fake-{name}", label="animals" if i % 2 == 0 else "objects", source="pypi",
+            package="scikit-image", version="0", path_in_package=f"skimage/data/{name}",
+            license="CC0-1.0", attribution="test", read=lambda b=png(rgb): b))
+    dup = np.asarray(Image.fromarray(skdata.chelsea()).resize((400, 266)))
+    cands.append(builder.Candidate("fake-chelsea-copy", "animals", "pypi", "x", "0", "p", "CC0-1.0",
+                                   "t", read=lambda b=png(dup): b))
+    cands.append(builder.Candidate("fake-drawing", "objects", "pypi", "x", "0", "p", "CC0-1.0", "t",
+                                   read=lambda b=png(drawing()): b))
+    return cands
+
+
+def test_build_writes_pack_then_noop_then_resumes(tmp_path, capsys):
+    cands = fake_candidates(tmp_path)
+    rows = builder.build(tmp_path, candidates=cands, progress=False)
+    pack = tmp_path / "coursepack"
+    manifest = pd.read_csv(pack / "manifest.csv", dtype=str)
+    assert list(manifest.columns) == builder.MANIFEST_COLUMNS
+    assert set(manifest["id"]) == {"fake-chelsea", "fake-coffee", "fake-astronaut", "fake-rocket"}
+    out = capsys.readouterr().out
+    assert "near-duplicates dropped: 1" in out and "fake-chelsea-copy ~ fake-chelsea" in out
+    assert "a drawing" in out
+    for row in manifest.itertuples():
+        image = Image.open(pack / row.file)
+        assert image.mode == "RGB" and min(image.size) == builder.SHORT_SIDE
+        assert (int(row.width), int(row.height)) == image.size
+        assert hashlib.sha256((pack / row.file).read_bytes()).hexdigest() == row.sha256
+    assert not list(pack.rglob("*.tmp"))
+
+    # a rerun over a complete pack only verifies: files untouched
+    stamps = {p: p.stat().st_mtime_ns for p in pack.rglob("*.jpg")}
+    builder.build(tmp_path, candidates=cands, progress=False)
+    assert "nothing to do" in capsys.readouterr().out
+    assert {p: p.stat().st_mtime_ns for p in pack.rglob("*.jpg")} == stamps
+
+    # an interrupted run (a photo missing, a stale temp file) resumes and rewrites only that photo
+    victim = pack / rows[0]["file"]
+    victim.unlink()
+    (victim.parent / ".leftover.jpg.123.tmp").write_bytes(b"half")
+    builder.build(tmp_path, candidates=cands, progress=False)
+    assert victim.is_file() and hashlib.sha256(victim.read_bytes()).hexdigest() == rows[0]["sha256"]
+    others = {p: t for p, t in stamps.items() if p != victim}
+    assert {p: p.stat().st_mtime_ns for p in others} == others
+
+    # the reader sees the same pack
+    photos = coursepack.load_split("train", data_dir=tmp_path) + coursepack.load_split(
+        "val", data_dir=tmp_path) + coursepack.load_split("test", data_dir=tmp_path)
+    assert sorted(p.name for p in photos) == sorted(manifest["id"])
+    assert coursepack.labels(data_dir=tmp_path) == ["animals", "objects"]
+    small = coursepack.load_split(manifest["split"].iloc[0], limit=1, size=64, data_dir=tmp_path)[0]
+    assert min(small.rgb.shape[:2]) == 64 and small.rgb.dtype == np.float32
+    assert 0.0 <= small.rgb.min() and small.rgb.max() <= 1.0
+
+
+def test_write_atomic_never_leaves_half_file(tmp_path, monkeypatch):
+    target = tmp_path / "a" / "x.jpg"
+    builder.write_atomic(target, b"first")
+
+    def boom(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(builder.os, "replace", boom)
+    with pytest.raises(OSError):
+        builder.write_atomic(target, b"second")
+    assert target.read_bytes() == b"first"
+
+
+def test_dep5_license_lookup_last_match_wins_and_ignores_extension():
+    text = ("Files: *\nCopyright: Someone\nLicense: GPL-3+\n\n"
+            "Files: src/a/resource/*\n       src/b/x.svg\nCopyright: Team\nLicense: CC0-1.0\n\n"
+            "Files: src/a/resource/fish1.jpg\nCopyright: Photographer\nLicense: CC-BY-SA-3.0\n"
+            "Comment: https://example.org/fish1\n")
+    stanzas = builder.parse_dep5(text)
+    assert builder.license_for("src/a/resource/fish1.webp", stanzas) == (
+        "CC-BY-SA-3.0", "Photographer; https://example.org/fish1")
+    assert builder.license_for("src/a/resource/fish2.webp", stanzas)[0] == "CC0-1.0"
+    assert builder.license_for("src/b/x.webp", stanzas)[0] == "GPL-3+"  # svg pattern: not a raster
+
+
+def test_missing_pack_names_the_command(tmp_path):
+    with pytest.raises(DatasetMissingError, match="make data"):
+        coursepack.load_split("train", data_dir=tmp_path)
+    with pytest.raises(ValueError, match="split"):
+        coursepack.load_split("training", data_dir=tmp_path)
+
+
+# ------------------------------------------------------------------ the real pack, if built
+REAL = ROOT / "data"
+
+
+@pytest.mark.skipif(not (REAL / "coursepack" / "manifest.csv").is_file(), reason="course pack not built")
+def test_real_pack_is_complete_and_traceable():
+    manifest = coursepack.load_manifest(REAL)
+    assert len(manifest) >= 250
+    assert manifest["id"].is_unique  # so no photo is in two splits
+    assert set(manifest["split"]) == {"train", "val", "test"}
+    for column in ("license", "package", "version", "sha256", "path_in_package"):
+        assert manifest[column].notna().all() and (manifest[column].astype(str).str.len() > 0).all()
+    counts = manifest.groupby("label").size()
+    assert 6 <= len(counts) <= 12 and counts.min() >= 4
+    for row in manifest.itertuples():
+        assert hashlib.sha256((REAL / "coursepack" / row.file).read_bytes()).hexdigest() == row.sha256
+    assert not builder.verify_pack(REAL / "coursepack")
