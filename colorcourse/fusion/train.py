@@ -37,7 +37,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from colorcourse.checkpoint import load_checkpoint, save_checkpoint
+from colorcourse.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from colorcourse.color import lab_to_rgb_torch, unit_to_ab
 from colorcourse.fusion.data import CropSampler, rgb_batch_to_targets
 from colorcourse.fusion.infer import MODEL_CONFIG_KEYS
@@ -189,11 +189,13 @@ def train(
     force: bool = False,
     progress: bool = True,
     backbone=None,
+    save_optimizer: bool = True,
 ) -> FusionNet:
     """Train (or resume) a fusion model; returns it. Writes ``out`` and ``out``'s log if given.
 
     ``backbone``: the frozen feature extractor for ``global_source="backbone"``
-    (default: :func:`colorcourse.fusion.backbone.load_backbone`).
+    (default: :func:`colorcourse.fusion.backbone.load_backbone`). ``save_optimizer=False``
+    writes the weights only (a third of the size; such a file can be used but not resumed).
     """
     rank, world = _world()
     if cfg.batch_size % world:
@@ -215,6 +217,8 @@ def train(
         expected = {k: asdict(cfg)[k] for k in RESUME_KEYS}
         tensors, saved = load_checkpoint(resume, KIND, expected_config=expected)
         model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+        if not any(k.startswith("optim.") for k in tensors):
+            raise CheckpointError(f"{resume} holds weights only (saved with --weights-only): it cannot be resumed")
         load_optimizer_tensors(model, opt, tensors)
         start = int(saved["step"])
     weights = ab_rarity_weights(train_sampler) if cfg.rarity > 0 else None
@@ -251,14 +255,15 @@ def train(
             log_rows.append(row)
     model.eval()
     if out is not None and rank == 0:
-        save_training_checkpoint(out, model, opt, cfg, cfg.steps, overwrite=True)
+        save_training_checkpoint(out, model, opt if save_optimizer else None, cfg, cfg.steps, overwrite=True)
         write_log(out, log_rows)
     return model
 
 
 def save_training_checkpoint(path, model, opt, cfg: TrainConfig, step: int, overwrite: bool = False):
     tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
-    tensors.update(optimizer_tensors(model, opt))
+    if opt is not None:
+        tensors.update(optimizer_tensors(model, opt))
     config = asdict(cfg) | {"step": step}
     return save_checkpoint(path, tensors, config, KIND, overwrite=overwrite)
 
@@ -311,6 +316,7 @@ def main(argv=None) -> None:
     parser.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     parser.add_argument("--limit", type=int, help="use only the first N training photos")
     parser.add_argument("--synthetic", type=int, help="train on N synthetic images (no course pack needed)")
+    parser.add_argument("--weights-only", action="store_true", help="save without optimizer state (smaller, not resumable)")
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
     args = parser.parse_args(argv)
     if args.threads:
@@ -328,11 +334,19 @@ def main(argv=None) -> None:
     else:
         train_photos = load_photos("train", args.limit)
         val_photos = load_photos("val")
-    classes = [] if args.no_classes or not cfg_values["use_global"] else sorted({p.label for p in train_photos})
+    if args.no_classes or not cfg_values["use_global"]:
+        classes = []
+    elif args.synthetic:
+        classes = sorted({p.label for p in train_photos})
+    else:
+        from colorcourse import coursepack
+
+        classes = coursepack.labels()  # the pack's folder categories, in a fixed order
     cfg = TrainConfig(**cfg_values, n_classes=len(classes), classes=",".join(classes))
     train_sampler = CropSampler(train_photos, crop=cfg.crop, classes=classes)
     val_sampler = CropSampler(val_photos, crop=cfg.crop, classes=classes)
-    train(cfg, train_sampler, val_sampler, out=out, resume=args.resume, force=args.force)
+    train(cfg, train_sampler, val_sampler, out=out, resume=args.resume, force=args.force,
+          save_optimizer=not args.weights_only)
     if rank == 0:
         rows = read_log(out)
         print(json.dumps(rows[-1] if rows else {}, indent=1))
