@@ -40,7 +40,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 import sources  # noqa: E402  (the hand-kept lists beside this script)
 
-PACK_FORMAT = 2  # bump when the rules change: a pack built with other rules is rebuilt
+PACK_FORMAT = 3  # bump when the rules change: a pack built with other rules is rebuilt
 SHORT_SIDE = 256
 MIN_SIDE = 200  # px, on the original photo
 MIN_SATURATION = 0.08  # mean HSV saturation: below it an image is near-gray
@@ -143,10 +143,12 @@ def id_hash(image_id: str) -> float:
 def assign_splits(labels: dict[str, str]) -> dict[str, str]:
     """{id: split}, stratified by label: within a label, ids ordered by their stable hash take
     train / val / test by position (70 / 15 / 15), so every label of 4+ photos is in every split
-    and the split never changes between runs or machines for the same set of photos."""
+    and the split never changes between runs or machines for the same set of photos. Labels with
+    fewer than 4 photos are pooled into one group, so even a tiny pack has all three splits."""
+    sizes = Counter(labels.values())
     by_label: dict[str, list[str]] = {}
     for image_id, label in labels.items():
-        by_label.setdefault(label, []).append(image_id)
+        by_label.setdefault(label if sizes[label] >= 4 else "\0pooled", []).append(image_id)
     splits = {}
     for ids in by_label.values():
         ids.sort(key=lambda i: (id_hash(i), i))
@@ -218,21 +220,45 @@ def fetch_debs(packages: tuple[str, ...], cache: Path) -> dict[str, Path]:
     return present()
 
 
-def unpack_deb(deb: Path, dest: Path) -> tuple[Path, str]:
-    """Unpack a .deb once (``dpkg-deb -x``, stamp file when complete); (folder, package version)."""
+# What the builder reads from each package (the rest is never written to disk).
+KEEP = {
+    "gcompris-qt-data": (sources.GCOMPRIS_RCC_DIR + "/", sources.GCOMPRIS_COPYRIGHT),
+    "scratch": (sources.SCRATCH_DIR + "/",),
+    "opencv-doc": (sources.OPENCV_DIR + "/",),
+}
+
+
+def unpack_deb(deb: Path, dest: Path, keep: tuple[str, ...] = ()) -> tuple[Path, str]:
+    """Unpack a .deb once (``dpkg-deb --fsys-tarfile``, only regular files under the ``keep``
+    prefixes, all of it if empty), then a stamp file; returns (folder, package version)."""
+    import tarfile
+
     version = subprocess.run(["dpkg-deb", "-f", str(deb), "Version"], check=True,
                              capture_output=True, text=True).stdout.strip()
     stamp = dest / ".unpacked"
-    if not stamp.is_file() or stamp.read_text() != deb.name:
-        if dest.exists():
-            shutil.rmtree(dest)
-        tmp = dest.with_name(dest.name + ".partial")
-        if tmp.exists():
-            shutil.rmtree(tmp)
-        tmp.mkdir(parents=True)
-        subprocess.run(["dpkg-deb", "-x", str(deb), str(tmp)], check=True)
-        (tmp / ".unpacked").write_text(deb.name)
-        os.replace(tmp, dest)
+    wanted = f"{deb.name} {' '.join(keep)}"
+    if stamp.is_file() and stamp.read_text() == wanted:
+        return dest, version
+    if dest.exists():
+        shutil.rmtree(dest)
+    tmp = dest.with_name(dest.name + ".partial")  # a half unpack never looks complete
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    process = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", str(deb)], stdout=subprocess.PIPE)
+    with tarfile.open(fileobj=process.stdout, mode="r|") as tar:
+        for member in tar:
+            name = member.name.removeprefix("./")
+            if member.isfile() and ".." not in Path(name).parts and (
+                    not keep or any(name.startswith(k) for k in keep)):
+                target = tmp / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with tar.extractfile(member) as src, open(target, "wb") as out:
+                    shutil.copyfileobj(src, out)
+    if process.wait() != 0:
+        raise RuntimeError(f"dpkg-deb --fsys-tarfile {deb} failed")
+    (tmp / ".unpacked").write_text(wanted)
+    os.replace(tmp, dest)
     return dest, version
 
 
@@ -272,8 +298,11 @@ def license_for(path: str, stanzas: list[tuple[list[str], str, str]]) -> tuple[s
             base, ext = os.path.splitext(pattern)
             hit = fnmatch.fnmatchcase(stem, base) if ext.lower() in RASTER else fnmatch.fnmatchcase(path, pattern)
             if hit:
-                found = (license_name, attribution)
+                found = (license_name, CATCH_ALL if patterns == ["*"] else attribution)
     return found
+
+
+CATCH_ALL = "no per-file entry: the package copyright's catch-all stanza (Files: *)"
 
 
 def gcompris_candidates(root: Path, version: str) -> Iterator[Candidate]:
@@ -290,6 +319,7 @@ def gcompris_candidates(root: Path, version: str) -> Iterator[Candidate]:
             if label is None:
                 continue
             source_path = inner.removeprefix("gcompris/")
+            source_path = sources.GCOMPRIS_COPYRIGHT_ALIASES.get(source_path, source_path)
             license_name, attribution = license_for(source_path, stanzas)
             stem = Path(inner).stem
             yield Candidate(
@@ -361,7 +391,7 @@ def all_candidates(data: Path, use_debian: bool = True) -> tuple[list[Candidate]
     readers = {"gcompris-qt-data": gcompris_candidates, "scratch": scratch_candidates,
                "opencv-doc": opencv_candidates}
     for pkg, deb in debs.items():
-        root, version = unpack_deb(deb, data / "cache" / "unpacked" / pkg)
+        root, version = unpack_deb(deb, data / "cache" / "unpacked" / pkg, KEEP[pkg])
         found.extend(readers[pkg](root, version))
     return found, warnings
 
@@ -504,12 +534,37 @@ def build(data: Path, candidates: list[Candidate] | None = None, force: bool = F
     return rows
 
 
+def contact_sheet(pack: Path, out: Path, columns: int = 20, thumb: int = 96) -> Path:
+    """A PNG grid of every photo in the pack, by label, to check by eye that no drawing got in."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = sorted(read_manifest(pack / "manifest.csv"), key=lambda r: (r["label"], r["id"]))
+    n_rows = -(-len(rows) // columns)
+    fig, axes = plt.subplots(n_rows, columns, figsize=(columns * 1.2, n_rows * 1.0), squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, row in zip(axes.ravel(), rows):
+        with Image.open(pack / row["file"]) as image:
+            image.thumbnail((thumb, thumb))
+            ax.imshow(np.asarray(image))
+        ax.set_title(f"{row['label']}\n{row['id'][-18:]}", fontsize=4)
+    fig.tight_layout(pad=0.2)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=Path("data"), help="data folder (default: data)")
     parser.add_argument("--force", action="store_true", help="rebuild every photo")
     parser.add_argument("--no-debian", action="store_true", help="only the PyPI sample photos")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--contact-sheet", type=Path, metavar="PNG",
+                        help="also draw every photo of the pack into this PNG grid")
     args = parser.parse_args(argv)
     start = time.perf_counter()
     candidates = warnings = None
@@ -518,6 +573,8 @@ def main(argv: list[str] | None = None) -> int:
         warnings.append("--no-debian: the pack holds only the few PyPI sample photos.")
     build(args.data, candidates=candidates, force=args.force, progress=not args.quiet, warnings=warnings)
     print(f"done in {time.perf_counter() - start:.1f} s -> {args.data / 'coursepack'}")
+    if args.contact_sheet:
+        print(f"contact sheet: {contact_sheet(args.data / 'coursepack', args.contact_sheet)}")
     return 0
 
 

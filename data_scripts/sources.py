@@ -38,6 +38,15 @@ GCOMPRIS_EXCLUDE = {
     "gcompris/src/activities/categorization/resource/images/fishes/fish23.webp",
 }
 GCOMPRIS_COPYRIGHT = "usr/share/doc/gcompris-qt-data/copyright"
+# File names misspelt in that copyright file: {path in the package: path as the copyright spells it}.
+GCOMPRIS_COPYRIGHT_ALIASES = {
+    "src/activities/categorization/resource/images/monuments/brandenburgGate.webp":
+        "src/activities/categorization/resource/images/monuments/beandenburgGate.webp",
+    "src/activities/categorization/resource/images/tools/cuttingTool.webp":
+        "src/activities/categorization/resource/images/tools/cutingTool.webp",
+}
+# Photos with no per-file entry fall under the file's catch-all stanza ("Files: *", GPL-3+);
+# the manifest's attribution column says so for each of them.
 
 # --- Debian scratch: background photos, 480 x 360, in scene folders ---------------------------
 # The .gif backgrounds are drawings; the .jpg ones are photographs (except those listed below).

@@ -92,6 +92,19 @@ def test_split_is_stable_stratified_and_about_70_15_15():
         assert (counts["train"], counts["val"], counts["test"]) == (28, 6, 6)
     small = builder.assign_splits({f"x{i}": "few" for i in range(5)})
     assert sorted(small.values()) == ["test", "train", "train", "train", "val"]
+    # eight labels of one photo each: pooled, so val and test are not empty
+    tiny = builder.assign_splits({f"y{i}": f"label{i}" for i in range(8)})
+    assert sorted(tiny.values()).count("train") == 6 and set(tiny.values()) == {"train", "val", "test"}
+
+
+def test_without_apt_the_pack_falls_back_to_pypi_photos_with_a_warning(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(builder, "have_apt", lambda: False)
+    rows = builder.build(tmp_path, progress=False)
+    err = capsys.readouterr().err
+    assert "WARNING" in err and "only" in err
+    assert len(rows) >= 6 and {r["source"] for r in rows} == {"pypi"}
+    assert {r["split"] for r in rows} == {"train", "val", "test"}
+    assert not builder.verify_pack(tmp_path / "coursepack")
 
 
 # ------------------------------------------------------------------ build on a fake source
@@ -176,7 +189,7 @@ def test_dep5_license_lookup_last_match_wins_and_ignores_extension():
     assert builder.license_for("src/a/resource/fish1.webp", stanzas) == (
         "CC-BY-SA-3.0", "Photographer; https://example.org/fish1")
     assert builder.license_for("src/a/resource/fish2.webp", stanzas)[0] == "CC0-1.0"
-    assert builder.license_for("src/b/x.webp", stanzas)[0] == "GPL-3+"  # svg pattern: not a raster
+    assert builder.license_for("src/b/x.webp", stanzas) == ("GPL-3+", builder.CATCH_ALL)  # svg: not raster
 
 
 def test_missing_pack_names_the_command(tmp_path):

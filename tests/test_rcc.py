@@ -2,6 +2,7 @@
 
 import struct
 import zlib
+from pathlib import Path
 
 import pytest
 
@@ -106,3 +107,24 @@ def test_unknown_version_is_refused():
     blob[4:8] = struct.pack(">I", 9)
     with pytest.raises(RccError, match="version 9"):
         read_rcc(bytes(blob))
+
+
+GCOMPRIS_RCC = (Path(__file__).resolve().parent.parent / "data" / "cache" / "unpacked" / "gcompris-qt-data"
+                / "usr/share/gcompris-qt/rcc/explore_farm_animals.rcc")
+
+
+@pytest.mark.skipif(not GCOMPRIS_RCC.is_file(), reason="gcompris-qt-data not unpacked (make data)")
+def test_a_real_gcompris_resource_file_decodes():
+    import io
+
+    from PIL import Image
+
+    files = read_rcc(GCOMPRIS_RCC)
+    photos = [k for k in files if k.startswith("gcompris/src/activities/explore_farm_animals/resource/animals/")
+              and k.endswith(".webp")]
+    assert len(photos) == 9
+    for key in photos:
+        with Image.open(io.BytesIO(files[key])) as image:
+            image.load()
+            assert image.format == "WEBP" and min(image.size) >= 200
+    assert any(k.endswith(".qml") for k in files)  # the activity's code, zlib-compressed
