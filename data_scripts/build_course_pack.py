@@ -40,7 +40,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 import sources  # noqa: E402  (the hand-kept lists beside this script)
 
-PACK_FORMAT = 3  # bump when the rules change: a pack built with other rules is rebuilt
+PACK_FORMAT = 4  # bump when the rules change: a pack built with other rules is rebuilt
 SHORT_SIDE = 256
 MIN_SIDE = 200  # px, on the original photo
 MIN_SATURATION = 0.08  # mean HSV saturation: below it an image is near-gray
@@ -122,11 +122,14 @@ def hamming(a: int, b: int) -> int:
     return bin(a ^ b).count("1")
 
 
-def deduplicate(hashes: dict[str, int], max_distance: int = DHASH_MAX_DISTANCE) -> dict[str, str]:
-    """Near-duplicate ids to drop, mapped to the id they duplicate (the first in sorted order stays)."""
+def deduplicate(hashes: dict[str, int], max_distance: int = DHASH_MAX_DISTANCE,
+                priority: dict[str, float] | None = None) -> dict[str, str]:
+    """Near-duplicate ids to drop, mapped to the id they duplicate. Of a group, the id with the
+    highest ``priority`` stays (the builder passes pixel counts: the sharpest copy), ties by id."""
     kept: list[tuple[str, int]] = []
     dropped: dict[str, str] = {}
-    for image_id in sorted(hashes):
+    priority = priority or {}
+    for image_id in sorted(hashes, key=lambda i: (-priority.get(i, 0), i)):
         match = next((k for k, h in kept if hamming(h, hashes[image_id]) <= max_distance), None)
         if match is None:
             kept.append((image_id, hashes[image_id]))
@@ -193,8 +196,15 @@ def have_apt() -> bool:
     return shutil.which("apt-get") is not None and shutil.which("dpkg-deb") is not None
 
 
-def fetch_debs(packages: tuple[str, ...], cache: Path) -> dict[str, Path]:
-    """``apt-get download`` each package into ``cache`` (kept for reruns); {package: .deb path}."""
+def is_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def fetch_debs(packages: tuple[str, ...], cache: Path) -> tuple[dict[str, Path], dict[str, str]]:
+    """``apt-get download`` the packages not yet in ``cache`` (kept for reruns); returns
+    ({package: .deb path}, {package: why it could not be fetched}). Downloads land in a
+    temporary folder first, so a half-downloaded .deb never sits in the cache under its name.
+    If apt has no package lists (a fresh machine) and we are root, ``apt-get update`` runs once."""
     cache.mkdir(parents=True, exist_ok=True)
 
     def present() -> dict[str, Path]:
@@ -205,19 +215,36 @@ def fetch_debs(packages: tuple[str, ...], cache: Path) -> dict[str, Path]:
                 found[pkg] = debs[-1]
         return found
 
+    def apt_download(names: list[str]) -> subprocess.CompletedProcess:
+        partial = cache / ".partial"
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir()
+        result = subprocess.run(["apt-get", "download", *names], cwd=partial, capture_output=True, text=True)
+        if result.returncode == 0:
+            for deb in partial.glob("*.deb"):
+                os.replace(deb, cache / deb.name)
+        shutil.rmtree(partial, ignore_errors=True)
+        return result
+
     missing = [p for p in packages if p not in present()]
+    failed: dict[str, str] = {}
     if missing:
         print(f"apt-get download {' '.join(missing)}  (into {cache})")
-        result = subprocess.run(["apt-get", "download", *missing], cwd=cache,
-                                capture_output=True, text=True)
-        if result.returncode != 0 and hasattr(os, "geteuid") and os.geteuid() == 0:
+        result = apt_download(missing)
+        if result.returncode != 0 and is_root():
             print("apt-get download failed; running apt-get update once (as root) and retrying")
             subprocess.run(["apt-get", "update"], capture_output=True, text=True)
-            result = subprocess.run(["apt-get", "download", *missing], cwd=cache,
-                                    capture_output=True, text=True)
-        if result.returncode != 0:
-            raise RuntimeError(f"apt-get download {' '.join(missing)} failed:\n{result.stderr.strip()}")
-    return present()
+            result = apt_download(missing)
+        if result.returncode != 0:  # one by one, to keep the packages that do download
+            for pkg in missing:
+                single = apt_download([pkg])
+                if single.returncode != 0:
+                    failed[pkg] = single.stderr.strip().splitlines()[-1] if single.stderr.strip() else "failed"
+    found = present()
+    for pkg in packages:
+        if pkg not in found and pkg not in failed:
+            failed[pkg] = "apt-get download produced no .deb"
+    return found, failed
 
 
 # What the builder reads from each package (the rest is never written to disk).
@@ -383,11 +410,14 @@ def all_candidates(data: Path, use_debian: bool = True) -> tuple[list[Candidate]
                         "the few sample photos of scikit-image, scikit-learn and matplotlib.")
         return found, warnings
     try:
-        debs = fetch_debs(sources.DEBIAN_PACKAGES, data / "cache" / "debs")
-    except (RuntimeError, OSError) as error:
-        warnings.append(f"Debian packages unavailable ({error}); the pack holds only the few "
-                        "PyPI sample photos.")
-        return found, warnings
+        debs, failed = fetch_debs(sources.DEBIAN_PACKAGES, data / "cache" / "debs")
+    except OSError as error:
+        debs, failed = {}, {pkg: str(error) for pkg in sources.DEBIAN_PACKAGES}
+    for pkg, why in failed.items():
+        warnings.append(f"Debian package {pkg} unavailable ({why}); its photos are left out.")
+    if not debs:
+        warnings.append("No Debian package could be fetched: the pack holds only the few PyPI "
+                        "sample photos (about 8), too few for the lessons' full runs.")
     readers = {"gcompris-qt-data": gcompris_candidates, "scratch": scratch_candidates,
                "opencv-doc": opencv_candidates}
     for pkg, deb in debs.items():
@@ -504,7 +534,8 @@ def build(data: Path, candidates: list[Candidate] | None = None, force: bool = F
         raise ValueError(f"candidate ids are not unique: {clashes[:5]}")
 
     accepted, rejected = screen(candidates, progress=progress)
-    duplicates = deduplicate({a.candidate.id: a.hash for a in accepted})
+    duplicates = deduplicate({a.candidate.id: a.hash for a in accepted},
+                             priority={a.candidate.id: a.rgb.shape[0] * a.rgb.shape[1] for a in accepted})
     kept = [a for a in accepted if a.candidate.id not in duplicates]
 
     from tqdm.auto import tqdm

@@ -16,8 +16,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from colorcourse.datasets.download import download, extract, move_into  # noqa: E402
-from colorcourse.datasets.siftflow import (SIFTFLOW_N_IMAGES, SIFTFLOW_URL, SUBFOLDER,  # noqa: E402
-                                           find_dataset_dir)
+from colorcourse.datasets.siftflow import (SIFTFLOW_MIRROR, SIFTFLOW_N_IMAGES,  # noqa: E402
+                                           SIFTFLOW_URL, SUBFOLDER, find_dataset_dir)
 from colorcourse.paths import DatasetMissingError  # noqa: E402
 
 
@@ -34,7 +34,9 @@ def check_layout(base: Path, expected: int = SIFTFLOW_N_IMAGES) -> list[str]:
     return problems
 
 
-def fetch(data: Path, url: str = SIFTFLOW_URL, expected: int = SIFTFLOW_N_IMAGES) -> Path:
+def fetch(data: Path, url: str | tuple[str, ...] = (SIFTFLOW_URL, SIFTFLOW_MIRROR),
+          expected: int = SIFTFLOW_N_IMAGES) -> Path:
+    """Download (first URL that works), unpack beside the target, check the layout, rename."""
     target = data / "siftflow"
     try:
         base = find_dataset_dir(target)
@@ -43,7 +45,16 @@ def fetch(data: Path, url: str = SIFTFLOW_URL, expected: int = SIFTFLOW_N_IMAGES
             return base
     except DatasetMissingError:
         pass
-    archive = download(url, data / "cache" / "SiftFlowDataset.zip")
+    urls = (url,) if isinstance(url, str) else url
+    archive, errors = None, []
+    for candidate in urls:
+        try:
+            archive = download(candidate, data / "cache" / "SiftFlowDataset.zip")
+            break
+        except OSError as error:  # URLError is an OSError: try the mirror
+            errors.append(f"{candidate}: {error}")
+    if archive is None:
+        raise SystemExit("Could not download SIFT Flow:\n  " + "\n  ".join(errors))
     partial = data / "siftflow.partial"  # unpack beside, then rename: never a half data set
     if partial.exists():  # left by an interrupted run
         shutil.rmtree(partial)
@@ -59,9 +70,9 @@ def fetch(data: Path, url: str = SIFTFLOW_URL, expected: int = SIFTFLOW_N_IMAGES
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=Path("data"))
-    parser.add_argument("--url", default=SIFTFLOW_URL)
+    parser.add_argument("--url", default=None, help="another copy of SiftFlowDataset.zip")
     args = parser.parse_args(argv)
-    fetch(args.data, args.url)
+    fetch(args.data, args.url or (SIFTFLOW_URL, SIFTFLOW_MIRROR))
     return 0
 
 

@@ -81,6 +81,39 @@ def test_dhash_finds_near_duplicates_not_different_photos():
     dropped = builder.deduplicate(hashes)
     assert dropped == {"b-resized": "a-cat", "c-jpeg": "a-cat", "d-brighter": "a-cat"}
     assert builder.hamming(hashes["a-cat"], hashes["e-astronaut"]) > builder.DHASH_MAX_DISTANCE
+    # with a priority (pixel count), the larger copy stays whatever the names
+    bigger = builder.deduplicate(hashes, priority={"b-resized": 10**6})
+    assert bigger["a-cat"] == "b-resized" and "b-resized" not in bigger
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "geteuid") or __import__("os").geteuid() != 0,
+                    reason="the apt-get update retry runs only as root")
+def test_fetch_debs_runs_apt_update_once_when_lists_are_missing(tmp_path, monkeypatch):
+    """A fake apt-get on PATH: 'download' fails until 'update' has run (a fresh CI machine)."""
+    bin_dir, log = tmp_path / "bin", tmp_path / "apt.log"
+    bin_dir.mkdir()
+    fake = bin_dir / "apt-get"
+    fake.write_text(f"""#!/bin/sh
+echo "$@" >> {log}
+if [ "$1" = update ]; then touch {tmp_path}/updated; exit 0; fi
+if [ ! -f {tmp_path}/updated ]; then echo "E: Unable to locate package $2" >&2; exit 100; fi
+shift
+for p in "$@"; do
+  if [ "$p" = broken-pkg ]; then echo "E: Unable to locate package $p" >&2; exit 100; fi
+  echo deb > "${{p}}_1.0_all.deb"
+done
+""")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{__import__('os').environ['PATH']}")
+    found, failed = builder.fetch_debs(("pkg-a", "pkg-b"), tmp_path / "debs")
+    assert sorted(found) == ["pkg-a", "pkg-b"] and failed == {}
+    assert log.read_text().splitlines() == ["download pkg-a pkg-b", "update", "download pkg-a pkg-b"]
+    assert not (tmp_path / "debs" / ".partial").exists()
+    # cached: no apt-get call at all; a package that cannot be had is reported, others kept
+    log.unlink()
+    found, failed = builder.fetch_debs(("pkg-a", "broken-pkg"), tmp_path / "debs")
+    assert list(found) == ["pkg-a"] and "Unable to locate package broken-pkg" in failed["broken-pkg"]
+    assert "download pkg-a" not in log.read_text()
 
 
 def test_split_is_stable_stratified_and_about_70_15_15():

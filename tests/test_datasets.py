@@ -104,7 +104,8 @@ def test_siftflow_fetch_and_load_on_a_fabricated_archive(tmp_path):
 
     archive = tmp_path / "SiftFlowDataset.zip"
     truth = fabricate_siftflow_zip(archive)
-    base = fetch_siftflow.fetch(tmp_path / "data", url=archive.as_uri(), expected=len(truth))
+    dead = (tmp_path / "no-such-mirror.zip").as_uri()  # the first URL fails: the next one is used
+    base = fetch_siftflow.fetch(tmp_path / "data", url=(dead, archive.as_uri()), expected=len(truth))
     assert base == tmp_path / "data" / "siftflow" / "SiftFlow"
     items = load_siftflow(tmp_path / "data" / "siftflow")
     assert [name for name, _, _ in items] == sorted(truth)
@@ -116,6 +117,9 @@ def test_siftflow_fetch_and_load_on_a_fabricated_archive(tmp_path):
         assert labels.min() == -1 and labels.max() == len(SIFTFLOW_CLASSES) - 1
     assert len(load_siftflow(tmp_path / "data" / "siftflow", limit=2)) == 2
     assert fetch_siftflow.check_layout(base, expected=2688)  # a short archive is reported
+    # a second fetch finds the complete data set and downloads nothing
+    (tmp_path / "data" / "cache" / "SiftFlowDataset.zip").unlink()
+    assert fetch_siftflow.fetch(tmp_path / "data", url=dead, expected=len(truth)) == base
 
 
 def test_siftflow_missing_names_the_fetch_command(tmp_path):

@@ -7,6 +7,7 @@ Taught in notebooks/00_setup.ipynb; used by colorcourse.cheng (semantic features
     SiftFlow/Images/spatial_envelope_256x256_static_8outdoorcategories/<name>.jpg
     SiftFlow/SemanticLabels/spatial_envelope_256x256_static_8outdoorcategories/<name>.mat
 
+(Some copies unpack without the top ``SiftFlow/`` folder; both layouts are read.)
 Each .mat holds ``S`` (256 x 256, 0 = unlabelled, 1..33 = class) and ``names`` (the 33 class
 names). :func:`load_siftflow` returns labels shifted to 0..32 with -1 for unlabelled pixels.
 """
@@ -20,6 +21,8 @@ import numpy as np
 from colorcourse.paths import DatasetMissingError, data_dir
 
 SIFTFLOW_URL = "http://people.csail.mit.edu/celiu/LabelTransfer/SiftFlowDataset.zip"
+# The same archive as used by Tighe & Lazebnik (ECCV 2010) and public download scripts.
+SIFTFLOW_MIRROR = "http://www.cs.unc.edu/~jtighe/Papers/ECCV10/siftflow/SiftFlowDataset.zip"
 # No checksum is published for this archive (none on the project page, none found in public
 # code); the fetch script verifies the layout instead: 2,688 images, each with a label map.
 SIFTFLOW_N_IMAGES = 2688
