@@ -70,8 +70,14 @@ def test_find_leaks_reports_markers_and_secret_lines(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def round_trip(tmp_path_factory):
-    return grading.round_trip(EXPECTED, course_dir=tmp_path_factory.mktemp("course"))
+def course(tmp_path_factory):
+    course_dir = tmp_path_factory.mktemp("course")
+    return course_dir, grading.round_trip(EXPECTED, course_dir=course_dir)
+
+
+@pytest.fixture(scope="module")
+def round_trip(course):
+    return course[1]
 
 
 @pytest.mark.slow
@@ -114,3 +120,54 @@ def test_release_cli_writes_and_never_overwrites_without_force(tmp_path, capsys)
     assert grading.main(["release", str(out), "a1_color_spaces"]) == 1
     assert "--force" in capsys.readouterr().err
     assert written.read_text() == edited
+
+
+# Answers that pass every visible test but are wrong: only the hidden tests can catch them.
+OVERFIT = {
+    "a1_color_spaces": {
+        "gray_baseline": (
+            "def gray_baseline(gray):\n"
+            "    return np.stack([gray, gray, gray], axis=-1)  # no clipping, no shape check\n"
+        ),
+    },
+    "a3_joint_bilateral": {
+        # correct in every way except that it ignores an explicit radius
+        "joint_bilateral_filter": None,
+    },
+}
+EXPECTED_OVERFIT_SCORES = {
+    "a1_color_spaces": {"test_rgb_to_yuv": 4, "test_psnr": 4, "test_gray_baseline": 0},
+    "a3_joint_bilateral": {
+        "test_spatial_weights": 2,
+        "test_joint_bilateral_reference": 0,
+        "test_joint_bilateral_properties": 0,
+    },
+}
+
+
+def _overfit_source(name, cell_id, code):
+    if code is not None:
+        return code
+    # a3: the solution with the radius argument ignored
+    solution = next(c.source for c in _source(name).cells if c.metadata.nbgrader.grade_id == cell_id)
+    assert "    if radius is None:\n" in solution
+    return solution.replace("    if radius is None:\n", "    if True:  # ignores radius\n")
+
+
+@pytest.mark.slow
+def test_hidden_tests_catch_answers_that_only_fit_the_visible_tests(course):
+    course_dir, _ = course
+    student = "overfit"
+    for name, replacements in OVERFIT.items():
+        nb = _source(name)
+        for cell in nb.cells:
+            cell_id = cell.metadata.nbgrader.grade_id
+            if cell_id in replacements:
+                cell.source = _overfit_source(name, cell_id, replacements[cell_id])
+        target = course_dir / "submitted" / student / name
+        target.mkdir(parents=True)
+        nbformat.write(nb, str(target / f"{name}.ipynb"))
+    grading.nbgrader(["autograde", "--assignment=*", f"--student={student}", "--force"], course_dir)
+    for name, expected in EXPECTED_OVERFIT_SCORES.items():
+        scores = {cell: score for cell, (score, _) in grading.read_scores(course_dir, name, student).items()}
+        assert scores == expected, name
