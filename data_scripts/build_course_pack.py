@@ -590,7 +590,9 @@ def contact_sheet(pack: Path, out: Path, columns: int = 20, thumb: int = 96) -> 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=Path("data"), help="data folder (default: data)")
+    default_data = Path(os.environ.get("COLORCOURSE_DATA", "data"))
+    parser.add_argument("--data", type=Path, default=default_data,
+                        help="data folder (default: $COLORCOURSE_DATA or data)")
     parser.add_argument("--force", action="store_true", help="rebuild every photo")
     parser.add_argument("--no-debian", action="store_true", help="only the PyPI sample photos")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
