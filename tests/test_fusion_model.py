@@ -129,3 +129,14 @@ def test_tiled_equals_untiled():
     assert (tiled - whole).abs().max() < 1e-4
     with pytest.raises(ValueError, match="receptive"):
         predict_ab_unit(model, L, vec, tile_size=64, margin=16)
+
+
+def test_chroma_gain_scales_ab_only():
+    torch.manual_seed(0)
+    model = FusionNet(width=0.125, n_classes=0)
+    gray = np.random.default_rng(4).random((24, 32))
+    plain = colorize_lab(model, gray)
+    double = colorize_lab(model, gray, chroma_gain=2.0)
+    np.testing.assert_array_equal(double[..., 0], plain[..., 0])
+    np.testing.assert_allclose(double[..., 1:], 2 * plain[..., 1:], rtol=1e-5, atol=1e-4)
+    assert np.abs(colorize_lab(model, gray, chroma_gain=0.0)[..., 1:]).max() == 0

@@ -253,6 +253,8 @@ def train(
                    "seconds": round(time.perf_counter() - t0, 2)}
             row.update(validate(model, val_sampler))
             log_rows.append(row)
+            if out is not None:
+                write_log(out, log_rows)  # written as it goes: a long run can be watched
     model.eval()
     if out is not None and rank == 0:
         save_training_checkpoint(out, model, opt if save_optimizer else None, cfg, cfg.steps, overwrite=True)
@@ -266,6 +268,19 @@ def save_training_checkpoint(path, model, opt, cfg: TrainConfig, step: int, over
         tensors.update(optimizer_tensors(model, opt))
     config = asdict(cfg) | {"step": step}
     return save_checkpoint(path, tensors, config, KIND, overwrite=overwrite)
+
+
+def export_weights(src: str | Path, dst: str | Path, overwrite: bool = False) -> Path:
+    """Copy a training checkpoint without its optimizer state (what ``--weights-only`` writes),
+    with its configuration and log: the shipped models are exported this way."""
+    import shutil
+
+    tensors, config = load_checkpoint(src, KIND)
+    weights = {k: v for k, v in tensors.items() if k.startswith("model.")}
+    path = save_checkpoint(dst, weights, config, KIND, overwrite=overwrite)
+    if log_path(src).exists():
+        shutil.copyfile(log_path(src), log_path(dst))
+    return path
 
 
 def log_path(checkpoint: str | Path) -> Path:
