@@ -14,6 +14,7 @@ picture a widget shows is computed by a plain function here (tested by pytest), 
 
 from __future__ import annotations
 
+import html
 import io
 from dataclasses import dataclass
 from pathlib import Path
@@ -307,8 +308,9 @@ def lesson_photos(split: str = "test", limit: int | None = None) -> tuple[list, 
 def image_widget(rgb: np.ndarray, width: int | None = None):
     import ipywidgets as widgets
 
-    layout = {"width": f"{width}px"} if width else {}
-    return widgets.Image(value=to_png_bytes(rgb), format="png", layout=layout)
+    # shown at its own pixel size unless a width is given (the browser would stretch it otherwise)
+    width = width or np.asarray(rgb).shape[1]
+    return widgets.Image(value=to_png_bytes(rgb), format="png", layout={"width": f"{width}px", "max_width": "100%"})
 
 
 def swipe_widget(views: Mapping[str, np.ndarray], left: str = "gray", right: str = "colorized",
@@ -352,7 +354,8 @@ def model_picker_widget(photos: Mapping[str, np.ndarray], colorizers: Mapping[st
     methods = widgets.SelectMultiple(options=list(colorizers), value=tuple(colorizers),
                                      description="methods", rows=min(6, max(2, len(colorizers))))
     output = widgets.Output()
-    notes = [widgets.HTML(f"<b>{name}</b> unavailable: {reason}") for name, reason in (unavailable or {}).items()]
+    notes = [widgets.HTML(f"<b>{html.escape(name)}</b> unavailable: {html.escape(reason)}")
+             for name, reason in (unavailable or {}).items()]
 
     def redraw(_=None):
         uploaded = upload_to_rgb(upload.value)
