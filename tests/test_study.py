@@ -145,3 +145,23 @@ def test_session_records_each_answer_and_stops_at_the_end(tmp_path):
     assert {r["participant"] for r in records} == {"carol"}
     with pytest.raises(ValueError, match="participant"):
         StudySession(deck, log, "")
+
+
+def test_study_widget_buttons_record_answers(tmp_path):
+    from colorcourse.study import study_widget
+
+    deck = build_study_deck(_photos(2), {"gray": lambda g: np.repeat(g[..., None], 3, -1)}, seed=1)
+    log = StudyLog(tmp_path / "a.jsonl")
+    box = study_widget(deck, log)
+    (name, start), status, image, (natural, unnatural) = (box.children[0].children, box.children[1],
+                                                          box.children[2], box.children[3].children)
+    start.click()
+    assert "participant" in status.value and log.records() == []  # no name: nothing starts
+    name.value = "dana"
+    start.click()
+    assert status.value == "1 / 2" and image.value
+    natural.click()
+    unnatural.click()
+    assert status.value == "done, thank you" and natural.disabled
+    assert [(r["image_id"], r["answer"]) for r in log.records()] == [
+        (deck[0].image_id, "natural"), (deck[1].image_id, "unnatural")]

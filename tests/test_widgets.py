@@ -127,3 +127,20 @@ def test_swipe_widget_slider_redraws_the_image(photo):
     assert image.value == to_png_bytes(swipe_composite(views["gray"], views["colorized"], 0.2))
     right.value = "ground truth"
     assert image.value == to_png_bytes(swipe_composite(views["gray"], views["ground truth"], 0.2))
+
+
+def test_cluster_view_needs_a_clustered_colorizer(photo):
+    from colorcourse.widgets import cluster_view
+
+    with pytest.raises(ValueError, match="clustering=True"):
+        cluster_view(gray_baseline, rgb_to_gray(photo))
+
+
+def test_lesson_photos_fall_back_to_skimage_samples_without_the_pack(tmp_path, monkeypatch):
+    from colorcourse.widgets import lesson_photos
+
+    monkeypatch.setenv("COLORCOURSE_DATA", str(tmp_path))
+    photos, source = lesson_photos("test", limit=2)
+    assert [p.name for p in photos] == ["astronaut", "chelsea"]
+    assert "make data" in source  # says how to get the real pack
+    assert max(photos[0].rgb.shape[:2]) == 256 and photos[0].rgb.dtype == np.float32
