@@ -46,8 +46,6 @@ COURSE_ID = "colorcourse"
 SOLUTIONS_STUDENT = "solutions"  # submits the source notebook: must get full marks
 UNTOUCHED_STUDENT = "untouched"  # submits the release as handed out: must get zero
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
-# What nbgrader writes in place of a solution: allowed in the release even if a solution has it.
-_RELEASE_STUBS = {"# YOUR CODE HERE", "raise NotImplementedError()", "YOUR ANSWER HERE"}
 _SECRET_BLOCK = re.compile(
     r"^[ \t]*###[ \t]*BEGIN (SOLUTION|HIDDEN TESTS)[ \t]*$(.*?)^[ \t]*###[ \t]*END \1[ \t]*$",
     re.MULTILINE | re.DOTALL,
@@ -122,6 +120,15 @@ def _cell_texts(path: Path) -> list[str]:
     return [cell.source for cell in nb.cells]
 
 
+def _release_stubs() -> set[str]:
+    """The lines nbgrader writes in place of a solution (allowed in the release)."""
+    from nbgrader.preprocessors import ClearSolutions
+
+    clear = ClearSolutions()
+    stubs = list(clear.code_stub.values()) + [clear.text_stub]
+    return {line.strip() for stub in stubs for line in stub.splitlines()}
+
+
 def secret_lines(source_notebook: str | os.PathLike) -> set[str]:
     """Lines of the solutions and hidden tests that appear nowhere else in the source notebook.
 
@@ -132,7 +139,7 @@ def secret_lines(source_notebook: str | os.PathLike) -> set[str]:
         for match in _SECRET_BLOCK.finditer(text):
             secret.update(line.strip() for line in match.group(2).splitlines())
         public.update(line.strip() for line in _SECRET_BLOCK.sub("", text).splitlines())
-    return {line for line in secret - public - _RELEASE_STUBS if line}
+    return {line for line in secret - public - _release_stubs() if line}
 
 
 def find_leaks(source_notebook: str | os.PathLike, release_notebook: str | os.PathLike) -> list[str]:
