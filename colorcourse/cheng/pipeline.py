@@ -1,0 +1,168 @@
+"""The whole Cheng et al. colorizer: gray -> features -> network -> refinement -> rgb.
+
+Taught in notebooks/03_cheng_per_pixel_dnn.ipynb (and used by 04 and 05).
+
+Algorithm 2 of the paper:
+1. (with clustering) gist + semantic histogram of the image -> choose a cluster's network;
+2. the per-pixel feature (patch + DAISY + semantic) at every pixel;
+3. one batched pass of the network -> U, V per pixel;
+4. joint bilateral refinement of U, V guided by the gray image;
+5. join Y (the input, untouched) with U, V -> RGB.
+
+``ChengColorizer()`` loads the default models shipped in ``models/`` (made by
+``python -m colorcourse.cheng.train --out models``).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from ..color import merge_y_uv, rgb_to_gray, rgb_to_yuv
+from ..paths import models_dir
+from .bilateral import joint_bilateral_filter
+from .clustering import ClusteredColorizer, TrainingSet
+from .features import FEATURE_GROUPS, check_gray, check_groups, pixel_features
+from .gist import gist
+from .mlp import PixelColorizer, sample_pixels
+from .semantic import load_parser, semantic_features, semantic_histogram
+
+PARSER_FILE = "cheng_parser.safetensors"
+CLUSTERS_FILE = "cheng_clusters.safetensors"
+REFINE_SIGMA_SPATIAL = 3.0
+REFINE_SIGMA_RANGE = 0.08
+
+
+def network_file(groups: Sequence[str]) -> str:
+    """``cheng_mlp_patch.safetensors``, ``..._patch_daisy``, ``..._patch_daisy_semantic``."""
+    return "cheng_mlp_" + "_".join(check_groups(groups)) + ".safetensors"
+
+
+def compute_features(gray: np.ndarray, parser, groups: Sequence[str] = FEATURE_GROUPS):
+    """``(features H x W x D, semantic H x W x K or None)`` for the chosen groups."""
+    groups = check_groups(groups)
+    semantic = semantic_features(gray, parser) if "semantic" in groups else None
+    return pixel_features(gray, groups, semantic), semantic
+
+
+def build_training_set(
+    photos_rgb: Sequence[np.ndarray],
+    parser,
+    per_image: int = 2000,
+    seed: int = 0,
+    names: Sequence[str] | None = None,
+    progress: bool = True,
+) -> TrainingSet:
+    """Sample ``per_image`` pixels per photo with all three feature groups (114 dims),
+    plus each photo's gist and semantic histogram (for Algorithm 3)."""
+    rng = np.random.default_rng(seed)
+    feats, uvs, grays, rgbs, ids, gists, hists = [], [], [], [], [], [], []
+    photos_rgb = list(photos_rgb)
+    if not photos_rgb:
+        raise ValueError("no training photos given")
+    for i, rgb in enumerate(tqdm(photos_rgb, desc="training features", disable=not progress, leave=False)):
+        rgb = np.asarray(rgb, np.float32)
+        gray = rgb_to_gray(rgb).astype(np.float32)
+        f, sem = compute_features(gray, parser, FEATURE_GROUPS)
+        idx = sample_pixels(*gray.shape, per_image, rng)
+        feats.append(f.reshape(-1, f.shape[-1])[idx])
+        flat_rgb = rgb.reshape(-1, 3)[idx]
+        uvs.append(rgb_to_yuv(flat_rgb)[:, 1:].astype(np.float32))
+        grays.append(gray.reshape(-1)[idx])
+        rgbs.append(flat_rgb)
+        ids.append(np.full(len(idx), i, np.int32))
+        gists.append(gist(gray))
+        hists.append(semantic_histogram(sem))
+    return TrainingSet(
+        np.concatenate(feats), np.concatenate(uvs), np.concatenate(grays), np.concatenate(rgbs),
+        np.concatenate(ids), np.stack(gists), np.stack(hists),
+        list(names) if names is not None else [str(i) for i in range(len(photos_rgb))],
+    )
+
+
+def feature_columns(groups: Sequence[str], n_classes: int = 33) -> np.ndarray:
+    """Column indices of ``groups`` inside the full 114-dim training feature."""
+    groups = check_groups(groups)
+    spans = {"patch": (0, 49), "daisy": (49, 81), "semantic": (81, 81 + n_classes)}
+    return np.concatenate([np.arange(*spans[g]) for g in groups])
+
+
+class ChengColorizer:
+    """``colorizer(gray H x W) -> rgb H x W x 3``, Cheng et al.'s method.
+
+    ``groups``: feature groups of the single network (the ablation); ``clustering``: use the
+    adaptive-clustering networks instead (full features); ``refine``: joint bilateral filter.
+    Models default to the ones in ``models/``; any of them can be passed in directly.
+    """
+
+    def __init__(
+        self,
+        models: str | Path | None = None,
+        refine: bool = True,
+        clustering: bool = False,
+        groups: Sequence[str] = FEATURE_GROUPS,
+        sigma_spatial: float = REFINE_SIGMA_SPATIAL,
+        sigma_range: float = REFINE_SIGMA_RANGE,
+        parser=None,
+        network: PixelColorizer | None = None,
+        clusters: ClusteredColorizer | None = None,
+    ):
+        folder = Path(models) if models is not None else models_dir()
+        self.refine, self.clustering = refine, clustering
+        self.sigma_spatial, self.sigma_range = sigma_spatial, sigma_range
+        self.groups = check_groups(groups)
+        if clustering:
+            self.clusters = clusters or ClusteredColorizer.load(folder / CLUSTERS_FILE)
+            self.groups = self.clusters.clusters[0].network.groups
+            self.network = None
+        else:
+            self.clusters = None
+            self.network = network or PixelColorizer.load(folder / network_file(self.groups))
+            if self.network.groups != self.groups:
+                raise ValueError(f"the network was trained on {self.network.groups}, not {self.groups}")
+        needs_parser = "semantic" in self.groups or clustering
+        self.parser = parser if parser is not None else (load_parser(folder / PARSER_FILE) if needs_parser else None)
+        self.__name__ = self.describe()
+
+    def describe(self) -> str:
+        name = "cheng " + "+".join(self.groups)
+        if self.clustering:
+            name += " +clustering"
+        if self.refine:
+            name += " +refine"
+        return name
+
+    def predict(self, gray: np.ndarray) -> tuple[np.ndarray, dict]:
+        """``(uv H x W x 2, seconds per stage)``; ``uv`` is refined when ``self.refine``."""
+        gray = check_gray(gray)
+        times = {}
+        t = time.perf_counter()
+        semantic = None
+        if "semantic" in self.groups or self.clustering:
+            semantic = semantic_features(gray, self.parser)
+        times["parser"] = time.perf_counter() - t
+        t = time.perf_counter()
+        network = self.network
+        if self.clustering:
+            index = self.clusters.choose(gist(gray), semantic_histogram(semantic))
+            network = self.clusters.clusters[index].network
+        times["clustering"] = time.perf_counter() - t
+        t = time.perf_counter()
+        feats = pixel_features(gray, self.groups, semantic)
+        times["features"] = time.perf_counter() - t
+        t = time.perf_counter()
+        uv = network.predict(feats)
+        times["network"] = time.perf_counter() - t
+        t = time.perf_counter()
+        if self.refine:
+            uv = joint_bilateral_filter(uv, gray, self.sigma_spatial, self.sigma_range)
+        times["refine"] = time.perf_counter() - t
+        return uv, times
+
+    def __call__(self, gray: np.ndarray) -> np.ndarray:
+        uv, _ = self.predict(gray)
+        return merge_y_uv(check_gray(gray), uv)
