@@ -140,3 +140,13 @@ def test_chroma_gain_scales_ab_only():
     np.testing.assert_array_equal(double[..., 0], plain[..., 0])
     np.testing.assert_allclose(double[..., 1:], 2 * plain[..., 1:], rtol=1e-5, atol=1e-4)
     assert np.abs(colorize_lab(model, gray, chroma_gain=0.0)[..., 1:]).max() == 0
+
+
+def test_fast_gamut_conversion_equals_color_module():
+    from colorcourse.color import lab_to_rgb
+    from colorcourse.fusion.infer import lab_to_rgb_chunked
+
+    rng = np.random.default_rng(5)
+    lab = np.stack([rng.uniform(0, 100, (40, 30)), rng.normal(0, 40, (40, 30)), rng.normal(0, 40, (40, 30))], -1)
+    for gamut in ("chroma", "clip"):
+        np.testing.assert_allclose(lab_to_rgb_chunked(lab, gamut, rows=7), lab_to_rgb(lab, gamut), atol=1e-6)
