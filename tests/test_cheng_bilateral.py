@@ -68,3 +68,22 @@ def test_constant_chroma_is_left_alone_and_bad_shapes_are_refused():
         refine_uv(np.zeros((16, 16, 3)), guide)
     with pytest.raises(ValueError, match="gray image"):
         joint_bilateral_filter(const, np.zeros((16, 16, 3)))
+
+
+def test_refinement_panel_reports_the_psnr_it_shows():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from colorcourse.cheng.viz import refinement_panel
+    from colorcourse.color import merge_y_uv
+    from colorcourse.metrics import psnr
+
+    rng = np.random.default_rng(5)
+    gray = _smooth_random((24, 30), 6)
+    true_uv = np.stack([gray - 0.5, 0.5 - gray], -1) * 0.3
+    true_rgb = merge_y_uv(gray, true_uv)
+    noisy = (true_uv + rng.normal(0, 0.05, true_uv.shape)).astype(np.float32)
+    fig, before, after = refinement_panel(gray, noisy, true_rgb, 2.0, 0.2)
+    assert before == psnr(merge_y_uv(gray, noisy), true_rgb)
+    assert after == psnr(merge_y_uv(gray, refine_uv(noisy, gray, 2.0, 0.2)), true_rgb)
+    assert after > before  # smoothing noise along the guide's structure helps here
