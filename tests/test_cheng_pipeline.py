@@ -73,3 +73,26 @@ def test_clear_errors(models, tmp_path):
         ChengColorizer(tmp_path)
     with pytest.raises(CheckpointError, match="no such model file"):
         ChengColorizer(tmp_path / "nowhere")
+
+
+def test_gain_is_chosen_on_held_out_pixels_and_saved(tmp_path):
+    from colorcourse.cheng.clustering import TrainingSet
+    from colorcourse.cheng.mlp import PixelColorizer
+    from colorcourse.cheng.pipeline import best_gain
+    from colorcourse.color import yuv_to_rgb
+
+    rng = np.random.default_rng(0)
+    pred = rng.normal(0, 0.1, (900, 2))
+    true_uv = 0.5 * pred  # the network is twice too confident
+    gray = rng.uniform(0.3, 0.7, 900)
+    rgb = np.clip(yuv_to_rgb(np.concatenate([gray[:, None], true_uv], 1)), 0, 1)
+    held = TrainingSet(np.zeros((900, 1)), true_uv, gray, rgb, np.repeat(np.arange(3), 300), np.zeros((3, 2)), np.zeros((3, 2)))
+    gain, scores = best_gain(pred, held)
+    assert gain == 0.5 and scores[0.5] == max(scores.values())
+    x = rng.normal(0, 1, (500, 49)).astype(np.float32)
+    net = train_pixel_colorizer(x, rng.normal(0, 0.1, (500, 2)).astype(np.float32), ("patch",), epochs=1, progress=False)
+    raw = net.predict(x[:10])
+    net.gain = 0.7
+    np.testing.assert_allclose(net.predict(x[:10]), 0.7 * raw, rtol=1e-6)
+    again = PixelColorizer.load(net.save(tmp_path / "g.safetensors"))
+    assert again.gain == pytest.approx(0.7)

@@ -130,7 +130,7 @@ class ClusteredColorizer:
             tensors[f"c{i}.norm.std"] = torch.from_numpy(net.std.astype(np.float32))
             tensors[f"c{i}.center"] = torch.from_numpy(np.asarray(c.center, np.float32))
             tensors[f"c{i}.histogram"] = torch.from_numpy(np.asarray(c.histogram, np.float32))
-            layout.append({"layer": c.layer, "members": len(c.members)})
+            layout.append({"layer": c.layer, "members": len(c.members), "gain": float(net.gain)})
         first = self.clusters[0].network
         config = first.config() | {
             "clusters": layout,
@@ -155,6 +155,7 @@ class ClusteredColorizer:
                     tensors[prefix + "norm.std"].numpy(),
                     tuple(config["groups"]),
                     config.get("n_classes", 33),
+                    gain=float(info.get("gain", 1.0)),
                 )
                 clusters.append(Cluster(info["layer"], tensors[prefix + "center"].numpy(),
                                         tensors[prefix + "histogram"].numpy(), [], net))

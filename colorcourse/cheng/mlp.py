@@ -64,6 +64,9 @@ class PixelColorizer:
     groups: tuple[str, ...]
     n_classes: int = 33
     history: list[float] = field(default_factory=list)  # training loss per epoch
+    # chroma gain chosen on held-out photos (1 = the raw least-squares output); see
+    # colorcourse.cheng.pipeline.calibrate_gain
+    gain: float = 1.0
 
     @property
     def in_dim(self) -> int:
@@ -77,6 +80,7 @@ class PixelColorizer:
             "groups": list(self.groups),
             "n_classes": self.n_classes,
             "output": "yuv-uv",
+            "gain": float(self.gain),
         }
 
     @torch.no_grad()
@@ -96,6 +100,8 @@ class PixelColorizer:
         for start in range(0, flat.shape[0], batch):
             x = (torch.from_numpy(flat[start : start + batch]) - mean) / std
             out[start : start + batch] = self.model(x).numpy()
+        if self.gain != 1.0:
+            out *= np.float32(self.gain)
         return out.reshape(features.shape[:-1] + (2,))
 
     def save(self, path: str | Path, overwrite: bool = False, extra: dict | None = None) -> Path:
@@ -115,7 +121,8 @@ class PixelColorizer:
             model.load_state_dict(tensors, strict=True)
         except (KeyError, RuntimeError) as e:
             raise CheckpointError(f"{path} does not fit the Cheng network: {e}") from None
-        return cls(model, mean, std, tuple(config["groups"]), config.get("n_classes", 33))
+        return cls(model, mean, std, tuple(config["groups"]), config.get("n_classes", 33),
+                   gain=float(config.get("gain", 1.0)))
 
 
 def sample_pixels(

@@ -36,6 +36,8 @@ from .pipeline import (
     PARSER_FILE,
     ChengColorizer,
     build_training_set,
+    calibrate_cluster_gain,
+    calibrate_gain,
     feature_columns,
     network_file,
 )
@@ -111,6 +113,10 @@ def results_markdown(summary: pd.DataFrame, info: dict) -> str:
         + ", ".join(f"layer {x['layer']}: {x['members']} photos" for x in c["clusters"])
         + ".",
         "",
+        "Chroma gain chosen on the validation split (uv = gain x network output; 1 = raw): "
+        + (", ".join(f"{k}: {v:.1f}" for k, v in info["chroma_gain_from_val"].items()) or "none (--no-calibrate)")
+        + ".",
+        "",
     ]
     return "\n".join(lines)
 
@@ -130,6 +136,7 @@ def main(argv=None) -> int:
     ap.add_argument("--alpha", type=float, default=8.0, help="mu = alpha * N_w / N_s (Eq. 3)")
     ap.add_argument("--threshold-db", type=float, default=26.0)
     ap.add_argument("--no-eval", action="store_true")
+    ap.add_argument("--no-calibrate", action="store_true", help="keep the raw chroma (gain 1)")
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args(argv)
     progress = not args.quiet
@@ -160,6 +167,15 @@ def main(argv=None) -> int:
         data, FEATURE_GROUPS, n_top=args.n_top, mu=mu, threshold_db=args.threshold_db,
         seed=args.seed, train_kwargs=train_kwargs, progress=progress,
     )
+    gains = {}
+    if not args.no_calibrate:
+        val = load_split("val")
+        held_out = build_training_set([p.rgb for p in val], parser, 1000, args.seed + 1, progress=progress)
+        for name, net in networks.items():
+            calibrate_gain(net, held_out, parser.n_classes)
+            gains[name] = net.gain
+        calibrate_cluster_gain(clusters, held_out)
+        gains["clustering"] = clusters.clusters[0].network.gain
     train_seconds = time.perf_counter() - start
     parser.save(args.out / PARSER_FILE, overwrite=args.force)
     for name, groups in ABLATIONS.items():
@@ -174,6 +190,7 @@ def main(argv=None) -> int:
         "train_seconds": train_seconds,
         "machine": "a 2-core CPU",
         "train_loss": {k: v.history for k, v in networks.items()},
+        "chroma_gain_from_val": gains,
         "clustering": {
             "n_top": args.n_top, "alpha": args.alpha, "mu": mu, "n_weights": n_weights,
             "threshold_db": args.threshold_db,
