@@ -8,7 +8,8 @@ notebooks/08_style_transfer.ipynb.
 - :mod:`~colorcourse.fusion.data`: crops, augmentation and batches from the course pack;
 - :mod:`~colorcourse.fusion.train`: the training loop (``python -m colorcourse.fusion.train``);
 - :mod:`~colorcourse.fusion.style`: style transfer (global features from another photo);
-- :mod:`~colorcourse.fusion.backbone`: global features from a frozen pretrained network.
+- :mod:`~colorcourse.fusion.backbone`: global features from a frozen pretrained network;
+- :mod:`~colorcourse.fusion.report`: scores of the shipped models (``models/fusion_results.md``).
 """
 
 from colorcourse.fusion.infer import FusionColorizer, colorize, colorize_lab, load_model

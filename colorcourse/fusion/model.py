@@ -13,9 +13,9 @@ Four networks, as published (all convolutions 3x3 with padding 1 and ReLU, excep
   convolution mixes the two (the "fusion layer"); the colorization network then upsamples by
   nearest neighbour twice and ends in 2 sigmoid channels: a*b* in [0, 1] at H/2 x W/2.
 
-``width`` multiplies every channel count (not the 256-d fusion interface's 1x1 mixing rule, which
-follows the same multiplier) so that CPU-sized variants train in minutes; ``width=1.0`` is the
-paper's network (see :data:`LAYER_TABLE` and the test that checks it).
+``width`` multiplies every channel count and fully connected size (not the 1-channel input, the
+2-channel output or the number of classes), so that CPU-sized variants train in minutes;
+``width=1.0`` is the paper's network (see :data:`LAYER_TABLE` and the test that checks it).
 
 Inputs are lightness ``L / 100`` (``N x 1 x H x W`` in [0, 1]); outputs are
 ``ab_to_unit(ab)`` (``N x 2 x H/2 x W/2``) and class logits.

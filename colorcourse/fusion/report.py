@@ -107,8 +107,13 @@ def write_results(path: str | Path, table: pd.DataFrame, split: str, n_photos: i
         "",
     ]
     lines += [f"- `{name}`: `{cmd}`" for name, cmd in TRAINING_COMMANDS.items()]
-    path.write_text("\n".join(lines) + "\n")
+    # hand-written notes below the marker (other experiments) survive a rewrite of the table
+    notes = path.read_text().split(NOTES_MARKER, 1)[1] if path.exists() and NOTES_MARKER in path.read_text() else "\n"
+    path.write_text("\n".join(lines) + "\n\n" + NOTES_MARKER + notes)
     return path
+
+
+NOTES_MARKER = "<!-- notes: kept when the table above is regenerated -->"
 
 
 def _has_tabulate() -> bool:
