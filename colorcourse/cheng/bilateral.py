@@ -60,20 +60,28 @@ def joint_bilateral_filter(
     pad_src = np.pad(src, ((r, r), (r, r), (0, 0)), mode="reflect")
     pad_guide = np.pad(guide, r, mode="reflect")
     inv_s = -0.5 / sigma_spatial**2
-    inv_r = np.float32(-0.5 / sigma_range**2)
-    num = np.zeros_like(src)
+    # scale the guide once so that the range term is just -(difference)^2
+    scaled_guide = pad_guide * np.float32(np.sqrt(0.5) / sigma_range)
+    centre = scaled_guide[r : r + h, r : r + w]
+    channels = src.shape[-1]
+    num = np.zeros((channels, h, w), np.float32)  # channels first: contiguous planes
+    pad_planes = np.ascontiguousarray(np.moveaxis(pad_src, -1, 0))
     den = np.zeros(guide.shape, np.float32)
+    weight = np.empty(guide.shape, np.float32)
     for dy in range(-r, r + 1):
         for dx in range(-r, r + 1):
             d2 = dy * dy + dx * dx
             if d2 > r * r:
                 continue  # a disc, not a square: isotropic, like OpenCV's window
-            shifted_guide = pad_guide[r + dy : r + dy + h, r + dx : r + dx + w]
-            diff = shifted_guide - guide
-            weight = np.exp(inv_r * diff * diff) * np.float32(np.exp(inv_s * d2))
+            # weight = exp(-(g(q) - g(p))^2 / (2 sr^2) - |p - q|^2 / (2 ss^2)), in place
+            np.subtract(scaled_guide[r + dy : r + dy + h, r + dx : r + dx + w], centre, out=weight)
+            np.square(weight, out=weight)
+            np.subtract(np.float32(inv_s * d2), weight, out=weight)
+            np.exp(weight, out=weight)
             den += weight
-            num += weight[..., None] * pad_src[r + dy : r + dy + h, r + dx : r + dx + w]
-    out = num / den[..., None]
+            for c in range(channels):
+                num[c] += weight * pad_planes[c, r + dy : r + dy + h, r + dx : r + dx + w]
+    out = np.moveaxis(num / den, 0, -1)
     return out[..., 0] if squeeze else out
 
 
