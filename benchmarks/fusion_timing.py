@@ -36,7 +36,7 @@ yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size
 gray = 0.5 + 0.25 * np.sin(12 * xx) * np.cos(9 * yy)  # a smooth test image, float32
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 t = time.perf_counter()
-rgb = colorize(model, gray, tile_size=None if tile == "none" else int(tile))
+rgb = colorize(model, gray, tile_size={"none": None, "auto": "auto"}.get(tile) or int(tile))
 seconds = time.perf_counter() - t
 assert rgb.shape == (size, size, 3)
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -76,14 +76,18 @@ def main(argv=None) -> None:
     parser.add_argument("--no-memory", action="store_true", help="skip the 4096 px memory run")
     parser.add_argument("--memory-size", type=int, default=4096)
     parser.add_argument("--json", help="also write the numbers to this file")
+    parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
     args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     from colorcourse.fusion.model import FusionNet, count_parameters
 
     torch.manual_seed(0)
     model = FusionNet(width=1.0, n_classes=205).eval()
     print(f"full-width fusion network: {count_parameters(model):,} parameters; "
-          f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs")
+          f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs, "
+          f"load average {os.getloadavg()[0]:.1f} (other jobs slow every number down)")
     rows = []
     print(f"{'size':>6} {'network s':>10} {'with RGB s':>11} {'paper CPU s':>12}")
     for size in args.sizes:
