@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed-stamp
 DATA   ?= data
 PACK   := $(DATA)/coursepack/manifest.csv
 
-.PHONY: course test env data models lab benchmark clean-build
+.PHONY: course test env data browser models lab benchmark clean-build
 
 # The course's main job: environment, course pack, every lesson executed headless at its
 # default parameters (executed notebooks and HTML under build/course/).
@@ -16,7 +16,7 @@ course: env data
 	$(BIN)/python -m colorcourse.lessons run --out build/course
 
 # The whole test suite, lessons included (executed with their small CI parameters).
-test: env data
+test: env data browser
 	$(BIN)/python -m pytest
 
 env: $(STAMP)
@@ -29,6 +29,15 @@ $(STAMP): pyproject.toml
 # The offline course pack of real photographs (idempotent: reruns reuse what is there).
 data: env
 	$(BIN)/python data_scripts/build_course_pack.py --data $(DATA)
+
+# Debian's chromium for the JupyterLab browser test (Playwright drives it; no browser download).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get install -y -q chromium >/dev/null || { apt-get update -q && apt-get install -y -q chromium; }; \
+	  else \
+	    echo "chromium is not installed (sudo apt-get install chromium); the browser test will be skipped"; \
+	  fi; }
 
 # Retrain the default models shipped in models/ (seeded; writes to build/models unless --force).
 models: env data

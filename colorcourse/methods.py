@@ -29,7 +29,7 @@ def _gray(**_) -> Colorizer:
 def _cheng(**_) -> Colorizer:
     from .cheng.pipeline import ChengColorizer
 
-    return ChengColorizer.default()
+    return ChengColorizer()  # all features + joint bilateral refinement: the best row of the ablation
 
 
 def _fusion(style_image=None, **_) -> Colorizer:

@@ -127,3 +127,21 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
     )
     table["colorfulness_ratio"] = table["colorfulness"] / table["true_colorfulness"]
     return table
+
+
+def markdown_table(table: pd.DataFrame, digits: int = 3) -> str:
+    """A results table as GitHub Markdown (index as the first column), floats rounded to ``digits``.
+
+    Written here rather than with ``DataFrame.to_markdown`` so the course needs no extra package.
+    """
+
+    def cell(value) -> str:
+        if isinstance(value, (float, np.floating)):
+            return "" if np.isnan(value) else f"{value:.{digits}f}"
+        return str(value)
+
+    header = [table.index.name or ""] + [str(c) for c in table.columns]
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    for index, *values in table.itertuples(name=None):  # itertuples keeps each column's type
+        lines.append("| " + " | ".join([cell(index)] + [cell(v) for v in values]) + " |")
+    return "\n".join(lines)

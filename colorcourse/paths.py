@@ -35,8 +35,10 @@ def data_dir() -> Path:
 
 
 def models_dir() -> Path:
-    """The default trained models that ship with the course (committed, small)."""
-    return repo_root() / "models"
+    """The trained models: ``$COLORCOURSE_MODELS`` if set (say, models you retrained with
+    ``make models``), else the defaults that ship with the course in ``<repo>/models``."""
+    env = os.environ.get("COLORCOURSE_MODELS")
+    return Path(env).expanduser().resolve() if env else repo_root() / "models"
 
 
 def build_dir() -> Path:

@@ -96,3 +96,15 @@ def test_save_checkpoint_of_plain_tensors(tmp_path):
     path = save_checkpoint(tmp_path / "stats.safetensors", tensors, {"n": 3}, kind="stats")
     loaded, config = load_checkpoint(path, "stats")
     assert torch.equal(loaded["mean"], tensors["mean"]) and config == {"n": 3}
+
+
+def test_zero_dim_tensors_round_trip_and_are_covered_by_the_digest(tmp_path):
+    # a step counter or a BatchNorm's num_batches_tracked is a 0-dim tensor
+    tensors = {"step": torch.tensor(7), "scale": torch.tensor(0.5)}
+    path = save_checkpoint(tmp_path / "scalars.safetensors", tensors, {}, kind="stats")
+    loaded, _ = load_checkpoint(path, "stats")
+    assert loaded["step"].shape == () and int(loaded["step"]) == 7
+    # changing the scalar changes the digest: a tampered counter is caught
+    from colorcourse.checkpoint import _digest
+
+    assert _digest(tensors) != _digest({"step": torch.tensor(8), "scale": torch.tensor(0.5)})

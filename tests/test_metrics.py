@@ -100,3 +100,17 @@ def test_evaluate_scores_oracle_and_gray_baseline(astronaut):
 def test_gray_baseline_rejects_color_input(astronaut):
     with pytest.raises(ValueError, match="H x W gray"):
         metrics.gray_baseline(astronaut)
+
+
+def test_markdown_table_has_one_row_per_method_and_rounds():
+    import pandas as pd
+
+    from colorcourse.metrics import markdown_table
+
+    table = pd.DataFrame({"psnr": [22.02849, 22.5], "photos": [45, 45], "acc": [float("nan"), 0.75]},
+                         index=pd.Index(["gray", "fusion"], name="method"))
+    lines = markdown_table(table, digits=2).splitlines()
+    assert lines[0] == "| method | psnr | photos | acc |"
+    assert lines[1] == "| --- | --- | --- | --- |"
+    assert lines[2] == "| gray | 22.03 | 45 |  |"  # NaN (no classifier) is an empty cell
+    assert lines[3] == "| fusion | 22.50 | 45 | 0.75 |"

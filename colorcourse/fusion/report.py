@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from colorcourse.checkpoint import read_header
+from colorcourse.metrics import markdown_table
 from colorcourse.fusion.infer import FusionColorizer, default_model_path, load_model, predict_logits
 
 MODEL_NAMES = ("fusion_full", "fusion_noglobal", "fusion_alpha0", "fusion_backbone")
@@ -101,7 +102,7 @@ def write_results(path: str | Path, table: pd.DataFrame, split: str, n_photos: i
         "`python -m colorcourse.fusion.report` (2-core CPU). PSNR on uint8 RGB; "
         "colorfulness_ratio = colorfulness / ground truth's (Hasler & Suesstrunk).",
         "",
-        table.round(3).to_markdown() if _has_tabulate() else "```\n" + table.round(3).to_string() + "\n```",
+        markdown_table(table),
         "",
         "Training commands (seeded; course pack train split; every run a few minutes on 2 cores):",
         "",
@@ -114,14 +115,6 @@ def write_results(path: str | Path, table: pd.DataFrame, split: str, n_photos: i
 
 
 NOTES_MARKER = "<!-- notes: kept when the table above is regenerated -->"
-
-
-def _has_tabulate() -> bool:
-    try:
-        import tabulate  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def main(argv=None) -> None:
