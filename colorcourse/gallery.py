@@ -1,0 +1,85 @@
+"""The README's gallery: course-pack test photos, gray input | each method | ground truth.
+
+    python -m colorcourse.gallery --out docs/gallery.jpg
+
+Photos are picked deterministically (the first test photo of each of several scene labels), so
+the figure is reproducible and shows varied scenes; PSNR and colorfulness are printed on each
+result so the picture and the numbers can be read together.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from . import coursepack, methods
+from .color import gray_to_rgb, rgb_to_gray
+from .metrics import colorfulness, psnr
+
+GALLERY_METHODS = ("cheng", "fusion")
+
+
+def pick_photos(photos: list[coursepack.Photo], n: int) -> list[coursepack.Photo]:
+    """The first photo of each label in turn (labels in order of first appearance), ``n`` in all."""
+    by_label: dict[str, list[coursepack.Photo]] = {}
+    for photo in photos:
+        by_label.setdefault(photo.label, []).append(photo)
+    picked, depth = [], 0
+    while len(picked) < min(n, len(photos)):
+        for group in by_label.values():
+            if depth < len(group) and len(picked) < n:
+                picked.append(group[depth])
+        depth += 1
+    return picked
+
+
+def gallery_figure(photos: list[coursepack.Photo], colorizers: dict, width_per_panel: float = 2.4):
+    """A matplotlib figure: one row per photo; columns gray input, each colorizer, ground truth."""
+    import matplotlib.pyplot as plt
+
+    columns = ["gray input", *colorizers, "ground truth"]
+    fig, axes = plt.subplots(len(photos), len(columns), squeeze=False,
+                             figsize=(width_per_panel * len(columns), width_per_panel * 0.8 * len(photos)))
+    for row, photo in enumerate(photos):
+        gray = rgb_to_gray(photo.rgb.astype(np.float64))
+        panels = [(gray_to_rgb(gray), "")]
+        for colorize in colorizers.values():
+            rgb = np.clip(colorize(gray), 0, 1)
+            panels.append((rgb, f"{psnr(rgb, photo.rgb):.1f} dB, C {colorfulness(rgb):.0f}"))
+        panels.append((photo.rgb, f"{photo.label}, C {colorfulness(photo.rgb):.0f}"))
+        for col, (image, caption) in enumerate(panels):
+            ax = axes[row, col]
+            ax.imshow(image)
+            ax.set_xticks([]), ax.set_yticks([])
+            ax.set_xlabel(caption, fontsize=8)
+            if row == 0:
+                ax.set_title(columns[col], fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=Path("docs/gallery.jpg"))
+    ap.add_argument("--photos", type=int, default=5)
+    ap.add_argument("--force", action="store_true", help="replace --out if it exists")
+    args = ap.parse_args(argv)
+    if args.out.exists() and not args.force:
+        print(f"refusing to overwrite {args.out} (use --force)", file=sys.stderr)
+        return 2
+    photos = pick_photos(coursepack.load_split("test"), args.photos)
+    colorizers = {name: methods.load(name) for name in GALLERY_METHODS}
+    fig = gallery_figure(photos, colorizers)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = args.out.with_name(f".{args.out.name}.tmp{args.out.suffix}")
+    fig.savefig(tmp, dpi=80, pil_kwargs={"quality": 85} if args.out.suffix.lower() in (".jpg", ".jpeg") else None)
+    tmp.replace(args.out)  # never a half-written figure
+    print(f"wrote {args.out} ({args.out.stat().st_size // 1024} KiB): {', '.join(p.name for p in photos)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
