@@ -330,6 +330,8 @@ def main(argv=None) -> None:
     parser.add_argument("--resume", help="checkpoint to continue from")
     parser.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     parser.add_argument("--limit", type=int, help="use only the first N training photos")
+    parser.add_argument("--photos", help="train on your own folder of color photos instead of the course pack "
+                        "(subfolder names become scene labels; a fixed 10%% is held out for validation)")
     parser.add_argument("--synthetic", type=int, help="train on N synthetic images (no course pack needed)")
     parser.add_argument("--weights-only", action="store_true", help="save without optimizer state (smaller, not resumable)")
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
@@ -346,13 +348,20 @@ def main(argv=None) -> None:
 
         train_photos = synthetic_photos(args.synthetic, size=max(64, args.crop))
         val_photos = synthetic_photos(4, size=max(64, args.crop), seed=1)
+    elif args.photos:
+        from colorcourse.datasets.folder import load_folder, split_own_photos
+
+        train_photos, val_photos = split_own_photos(load_folder(args.photos))
+        train_photos = train_photos[: args.limit]
     else:
         train_photos = load_photos("train", args.limit)
         val_photos = load_photos("val")
     if args.no_classes or not cfg_values["use_global"]:
         classes = []
-    elif args.synthetic:
-        classes = sorted({p.label for p in train_photos})
+    elif args.synthetic or args.photos:
+        # a folder of one's own photos: its subfolders are the scene labels (none: no classifier)
+        classes = sorted({p.label for p in train_photos + val_photos if p.label})
+        classes = classes if len(classes) >= 2 else []
     else:
         from colorcourse import coursepack
 
