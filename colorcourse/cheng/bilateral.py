@@ -28,6 +28,23 @@ def _window_radius(sigma_spatial: float, radius: int | None) -> int:
     return int(radius)
 
 
+def guided_inputs(src, guide) -> tuple[np.ndarray, np.ndarray, bool]:
+    """``(src as float32 H x W x C, guide as float32 H x W, whether src was H x W)``, checked.
+
+    The guided filters (this one and the semantic smoothing) accept one or several channels.
+    """
+    guide = np.asarray(guide, dtype=np.float32)
+    src = np.asarray(src, dtype=np.float32)
+    if guide.ndim != 2:
+        raise ValueError(f"the guide must be a gray image H x W, got shape {guide.shape}")
+    squeeze = src.ndim == 2
+    if squeeze:
+        src = src[..., None]
+    if src.ndim != 3 or src.shape[:2] != guide.shape:
+        raise ValueError(f"src must be {guide.shape} or {guide.shape} x C, got {src.shape}")
+    return src, guide, squeeze
+
+
 def joint_bilateral_filter(
     src: np.ndarray,
     guide: np.ndarray,
@@ -41,18 +58,9 @@ def joint_bilateral_filter(
     ``w = exp(-|p - q|^2 / (2 sigma_spatial^2)) * exp(-(guide(p) - guide(q))^2 / (2 sigma_range^2))``.
     Borders are mirrored (reflect-101, as OpenCV). ``radius`` defaults to ``ceil(2 sigma_spatial)``.
     """
-    src = np.asarray(src)
-    guide = np.asarray(guide, dtype=np.float32)
-    if guide.ndim != 2:
-        raise ValueError(f"the guide must be a gray image H x W, got shape {guide.shape}")
-    squeeze = src.ndim == 2
-    if squeeze:
-        src = src[..., None]
-    if src.ndim != 3 or src.shape[:2] != guide.shape:
-        raise ValueError(f"src must be {guide.shape} or {guide.shape} x C, got {src.shape}")
+    src, guide, squeeze = guided_inputs(src, guide)
     if sigma_spatial <= 0 or sigma_range <= 0:
         raise ValueError("sigma_spatial and sigma_range must be positive")
-    src = src.astype(np.float32)
     r = _window_radius(sigma_spatial, radius)
     h, w = guide.shape
     if r >= min(h, w):

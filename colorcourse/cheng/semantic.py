@@ -35,6 +35,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..checkpoint import CheckpointError, load_checkpoint, read_header, save_checkpoint
+from .bilateral import guided_inputs
 from .features import check_gray
 
 N_SIFTFLOW_CLASSES = 33
@@ -72,15 +73,7 @@ def domain_transform_filter(
     by ``1 + sigma_spatial / sigma_range * |d guide|``, so smoothing stops at gray edges.
     Alternating horizontal and vertical passes, ``iterations`` times with shrinking sigmas.
     """
-    guide = np.asarray(guide, np.float32)
-    src = np.asarray(src, np.float32)
-    if guide.ndim != 2:
-        raise ValueError(f"the guide must be a gray image H x W, got shape {guide.shape}")
-    squeeze = src.ndim == 2
-    if squeeze:
-        src = src[..., None]
-    if src.ndim != 3 or src.shape[:2] != guide.shape:
-        raise ValueError(f"src must be {guide.shape} or {guide.shape} x C, got {src.shape}")
+    src, guide, squeeze = guided_inputs(src, guide)
     if sigma_spatial <= 0 or sigma_range <= 0 or iterations < 1:
         raise ValueError("sigmas must be positive and iterations >= 1")
     ratio = sigma_spatial / sigma_range
