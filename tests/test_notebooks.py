@@ -57,6 +57,38 @@ def test_edited_executed_copy_is_kept_not_overwritten(tmp_path):
     assert kept is not None and kept.read_text() == "a student's notes" and not target.exists()
 
 
+def test_a_lesson_whose_kernel_reply_is_lost_is_run_once_more(tmp_path, monkeypatch):
+    # the hang seen here: the kernel finished the cell, the client never got the reply; with a
+    # cell timeout that surfaces as nbclient's CellTimeoutError (a TimeoutError)
+    import papermill
+    from nbclient.exceptions import CellTimeoutError
+
+    calls = []
+
+    def flaky_execute(source, target, **kwargs):
+        calls.append(kwargs["execution_timeout"])
+        if len(calls) == 1:
+            raise CellTimeoutError("Cell execution timed out")
+        nbformat.write(nbformat.read(source, as_version=4), target)
+
+    monkeypatch.setattr(papermill, "execute_notebook", flaky_execute)
+    results = lessons.run(tmp_path, only=["00_"], html=False)
+    assert calls == [lessons.CELL_TIMEOUT] * 2
+    assert results[0]["status"] == "ok"
+
+
+def test_a_lesson_that_times_out_twice_fails_with_a_clear_status(tmp_path, monkeypatch):
+    import papermill
+    from nbclient.exceptions import CellTimeoutError
+
+    def hung(source, target, **kwargs):
+        raise CellTimeoutError("Cell execution timed out")
+
+    monkeypatch.setattr(papermill, "execute_notebook", hung)
+    results = lessons.run(tmp_path, only=["00_"], html=False)
+    assert results[0]["status"].startswith("FAILED: no reply from the kernel within")
+
+
 @pytest.mark.notebooks
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
 def test_lesson_executes_with_ci_parameters(path, tmp_path):
