@@ -94,16 +94,54 @@ def _keep_if_edited(path: Path, record: dict) -> Path | None:
     return kept
 
 
-# Seconds a cell may go without a reply. Rarely (about once in dozens of runs here) the kernel
-# finishes a cell that displays widgets but its reply never reaches the client, which would then
-# wait forever; a timeout turns that into one retry of the lesson instead of a hung course or CI.
-CELL_TIMEOUT = int(os.environ.get("COLORCOURSE_CELL_TIMEOUT", 1200))  # default parameters
+# Seconds a cell may go without a reply. Now and then (twice in three full runs here, never
+# reproduced in isolation) the kernel finishes a cell that displays widgets but the reply never
+# reaches papermill, which would then wait forever. Each lesson therefore runs in a process of
+# its own, as CI's nbval does, and a cell timeout turns a lost reply into one retry of the lesson
+# instead of a hung course.
+CELL_TIMEOUT = int(os.environ.get("COLORCOURSE_CELL_TIMEOUT", 900))  # default parameters
 CI_CELL_TIMEOUT = 300  # CI parameters: every cell takes seconds
+TIMED_OUT = "timed out"
+
+
+def execute_lesson(source: Path, target: Path, params: dict, timeout: int = CELL_TIMEOUT) -> str:
+    """Execute ``source`` into ``target`` with papermill in a fresh process; returns the status:
+    ``"ok"``, ``"FAILED: <error>: <message>"`` or :data:`TIMED_OUT`."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "colorcourse.lessons", "execute-one", str(source), str(target),
+         json.dumps(params), str(timeout)],
+        capture_output=True, text=True,
+    )
+    lines = proc.stdout.strip().splitlines()
+    status = lines[-1] if lines else ""
+    if proc.returncode == 0 and status == "ok" or status == TIMED_OUT:
+        return status
+    if status.startswith("FAILED"):
+        return status
+    return f"FAILED: the runner exited with code {proc.returncode}: {proc.stderr.strip()[-500:]}"
+
+
+def _execute_one(source: str, target: str, params_json: str, timeout: str) -> int:
+    """The child process of :func:`execute_lesson`: its last stdout line is the status."""
+    import papermill
+
+    try:
+        papermill.execute_notebook(
+            source, target, parameters=json.loads(params_json), kernel_name="python3",
+            cwd=str(Path(source).parent), progress_bar=False, execution_timeout=int(timeout),
+        )
+    except papermill.PapermillExecutionError as e:
+        print(f"FAILED: {e.ename}: {e.evalue}".replace("\n", " "))
+        return 1
+    except TimeoutError:  # nbclient's CellTimeoutError
+        print(TIMED_OUT)
+        return 1
+    print("ok")
+    return 0
 
 
 def run(out: Path, only: list[str] | None = None, ci: bool = False, html: bool = True) -> list[dict]:
     """Execute the lessons into ``out``; returns one ``{lesson, seconds, status}`` per lesson."""
-    import papermill
     from nbconvert import HTMLExporter
 
     out = Path(out)
@@ -123,27 +161,12 @@ def run(out: Path, only: list[str] | None = None, ci: bool = False, html: bool =
             print(f"kept your edited {target.name} as {kept.name}")
         print(f"=== {source.name}" + (f" (CI parameters {params})" if params else ""), flush=True)
         start = time.perf_counter()
-        status = "ok"
-        for attempt in (1, 2):
-            try:
-                papermill.execute_notebook(
-                    str(source),
-                    str(target),
-                    parameters=params,
-                    kernel_name="python3",
-                    cwd=str(source.parent),
-                    progress_bar=False,
-                    execution_timeout=CELL_TIMEOUT,
-                )
-            except papermill.PapermillExecutionError as e:
-                status = f"FAILED: {e.ename}: {e.evalue}"
-            except TimeoutError as e:  # nbclient's CellTimeoutError
-                status = f"FAILED: no reply from the kernel within {CELL_TIMEOUT} s ({e.__class__.__name__})"
-                if attempt == 1:
-                    print(f"    {status}; running the lesson once more", flush=True)
-                    status = "ok"
-                    continue
-            break
+        status = execute_lesson(source, target, params)
+        if status == TIMED_OUT:
+            print(f"    a cell got no reply within {CELL_TIMEOUT} s; running the lesson once more", flush=True)
+            status = execute_lesson(source, target, params)
+        if status == TIMED_OUT:
+            status = f"FAILED: a cell got no reply within {CELL_TIMEOUT} s (COLORCOURSE_CELL_TIMEOUT)"
         seconds = time.perf_counter() - start
         if target.exists():  # a kernel that never started leaves nothing behind
             record[target.name] = _digest(target)
@@ -213,10 +236,14 @@ def main(argv: list[str] | None = None) -> int:
     run_p.add_argument("--only", nargs="*", help="run only lessons whose file name contains one of these")
     run_p.add_argument("--ci", action="store_true", help="use each lesson's small CI parameters")
     run_p.add_argument("--no-html", action="store_true")
+    one_p = sub.add_parser("execute-one", help=argparse.SUPPRESS)  # the child process of run()
+    one_p.add_argument("args", nargs=4)
     check_p = sub.add_parser("check", help="execute lessons with CI parameters and validate with nbval")
     check_p.add_argument("notebooks", nargs="+", type=Path)
     args = parser.parse_args(argv)
 
+    if args.command == "execute-one":
+        return _execute_one(*args.args)
     if args.command == "run":
         results = run(args.out, only=args.only, ci=args.ci, html=not args.no_html)
         print_timings(results, args.out)

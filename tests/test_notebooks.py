@@ -57,36 +57,39 @@ def test_edited_executed_copy_is_kept_not_overwritten(tmp_path):
     assert kept is not None and kept.read_text() == "a student's notes" and not target.exists()
 
 
-def test_a_lesson_whose_kernel_reply_is_lost_is_run_once_more(tmp_path, monkeypatch):
-    # the hang seen here: the kernel finished the cell, the client never got the reply; with a
-    # cell timeout that surfaces as nbclient's CellTimeoutError (a TimeoutError)
-    import papermill
-    from nbclient.exceptions import CellTimeoutError
+def _tiny_notebook(path, source):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+    return path
 
+
+def test_execute_lesson_reports_ok_errors_and_timeouts(tmp_path):
+    ok = lessons.execute_lesson(_tiny_notebook(tmp_path / "ok.ipynb", "x = 1"), tmp_path / "ok_out.ipynb", {})
+    assert ok == "ok" and (tmp_path / "ok_out.ipynb").is_file()
+    err = lessons.execute_lesson(_tiny_notebook(tmp_path / "err.ipynb", "1 / 0"), tmp_path / "err_out.ipynb", {})
+    assert err.startswith("FAILED: ZeroDivisionError")
+    slow = _tiny_notebook(tmp_path / "slow.ipynb", "import time; time.sleep(60)")
+    assert lessons.execute_lesson(slow, tmp_path / "slow_out.ipynb", {}, timeout=3) == lessons.TIMED_OUT
+
+
+def test_a_lesson_whose_kernel_reply_is_lost_is_run_once_more(tmp_path, monkeypatch):
+    statuses = iter([lessons.TIMED_OUT, "ok"])
     calls = []
 
-    def flaky_execute(source, target, **kwargs):
-        calls.append(kwargs["execution_timeout"])
-        if len(calls) == 1:
-            raise CellTimeoutError("Cell execution timed out")
-        nbformat.write(nbformat.read(source, as_version=4), target)
+    def flaky(source, target, params):
+        calls.append(source.name)
+        return next(statuses)
 
-    monkeypatch.setattr(papermill, "execute_notebook", flaky_execute)
+    monkeypatch.setattr(lessons, "execute_lesson", flaky)
     results = lessons.run(tmp_path, only=["00_"], html=False)
-    assert calls == [lessons.CELL_TIMEOUT] * 2
-    assert results[0]["status"] == "ok"
+    assert calls == ["00_setup_check.ipynb"] * 2 and results[0]["status"] == "ok"
 
 
 def test_a_lesson_that_times_out_twice_fails_with_a_clear_status(tmp_path, monkeypatch):
-    import papermill
-    from nbclient.exceptions import CellTimeoutError
-
-    def hung(source, target, **kwargs):
-        raise CellTimeoutError("Cell execution timed out")
-
-    monkeypatch.setattr(papermill, "execute_notebook", hung)
+    monkeypatch.setattr(lessons, "execute_lesson", lambda *a: lessons.TIMED_OUT)
     results = lessons.run(tmp_path, only=["00_"], html=False)
-    assert results[0]["status"].startswith("FAILED: no reply from the kernel within")
+    assert results[0]["status"].startswith("FAILED: a cell got no reply within")
 
 
 @pytest.mark.notebooks
