@@ -18,6 +18,7 @@ import ast
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -94,11 +95,11 @@ def _keep_if_edited(path: Path, record: dict) -> Path | None:
     return kept
 
 
-# Seconds a cell may go without a reply. Now and then (twice in three full runs here, never
-# reproduced in isolation) the kernel finishes a cell that displays widgets but the reply never
-# reaches papermill, which would then wait forever. Each lesson therefore runs in a process of
-# its own, as CI's nbval does, and a cell timeout turns a lost reply into one retry of the lesson
-# instead of a hung course.
+# Now and then (in three of four full runs here, never when a lesson was run alone) the kernel
+# finishes a cell that displays widgets but its reply never reaches papermill, which would then
+# wait forever. So each lesson runs in a process of its own, where a watchdog notices a kernel
+# that sits idle while papermill still waits (about a minute) and the lesson is run once more;
+# CELL_TIMEOUT is the last resort for a cell that never answers at all.
 CELL_TIMEOUT = int(os.environ.get("COLORCOURSE_CELL_TIMEOUT", 900))  # default parameters
 CI_CELL_TIMEOUT = 300  # CI parameters: every cell takes seconds
 TIMED_OUT = "timed out"
@@ -107,11 +108,17 @@ TIMED_OUT = "timed out"
 def execute_lesson(source: Path, target: Path, params: dict, timeout: int = CELL_TIMEOUT) -> str:
     """Execute ``source`` into ``target`` with papermill in a fresh process; returns the status:
     ``"ok"``, ``"FAILED: <error>: <message>"`` or :data:`TIMED_OUT`."""
-    proc = subprocess.run(
+    child = subprocess.Popen(
         [sys.executable, "-m", "colorcourse.lessons", "execute-one", str(source), str(target),
          json.dumps(params), str(timeout)],
-        capture_output=True, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
     )
+    stdout, stderr = child.communicate()
+    try:  # a kernel left behind by a child that gave up on it
+        os.killpg(child.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc = subprocess.CompletedProcess(child.args, child.returncode, stdout, stderr)
     lines = proc.stdout.strip().splitlines()
     status = lines[-1] if lines else ""
     if proc.returncode == 0 and status == "ok" or status == TIMED_OUT:
@@ -121,10 +128,63 @@ def execute_lesson(source: Path, target: Path, params: dict, timeout: int = CELL
     return f"FAILED: the runner exited with code {proc.returncode}: {proc.stderr.strip()[-500:]}"
 
 
+def _kernel_connection_files() -> list[str]:
+    """Connection files of the kernels this process started (ipykernel's ``-f FILE``)."""
+    files = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            if ppid == os.getpid():
+                argv = (stat.parent / "cmdline").read_bytes().split(b"\0")
+                if b"-f" in argv:
+                    files.append(argv[argv.index(b"-f") + 1].decode())
+        except (OSError, IndexError, ValueError):
+            continue  # the process ended meanwhile
+    return files
+
+
+def _kernel_is_idle(connection_file: str) -> bool:
+    """Whether the kernel answers a ``kernel_info`` request at once (it cannot while a cell runs)."""
+    from jupyter_client import BlockingKernelClient
+
+    client = BlockingKernelClient(connection_file=connection_file)
+    try:
+        client.load_connection_file()
+        client.start_channels(shell=True, iopub=False, stdin=False, hb=False, control=False)
+        msg_id = client.kernel_info()
+        while True:
+            reply = client.get_shell_msg(timeout=2)
+            if reply["parent_header"].get("msg_id") == msg_id:
+                return True
+    except Exception:  # no reply within 2 s: busy (or gone)
+        return False
+    finally:
+        client.stop_channels()
+
+
+def _watch_for_lost_replies(interval: float = 20.0, idle_checks: int = 3) -> None:
+    """Daemon thread of the child process: papermill is always waiting on some cell, so a kernel
+    found idle ``idle_checks`` times in a row means a reply was lost: report and end the process."""
+    import threading
+
+    def watch():
+        idle = 0
+        while True:
+            time.sleep(interval)
+            files = _kernel_connection_files()
+            idle = idle + 1 if files and _kernel_is_idle(files[0]) else 0
+            if idle >= idle_checks:
+                print(TIMED_OUT, flush=True)
+                os._exit(3)  # the parent ends the kernel with this process group
+
+    threading.Thread(target=watch, daemon=True, name="lost-reply-watchdog").start()
+
+
 def _execute_one(source: str, target: str, params_json: str, timeout: str) -> int:
     """The child process of :func:`execute_lesson`: its last stdout line is the status."""
     import papermill
 
+    _watch_for_lost_replies()
     try:
         papermill.execute_notebook(
             source, target, parameters=json.loads(params_json), kernel_name="python3",

@@ -73,6 +73,29 @@ def test_execute_lesson_reports_ok_errors_and_timeouts(tmp_path):
     assert lessons.execute_lesson(slow, tmp_path / "slow_out.ipynb", {}, timeout=3) == lessons.TIMED_OUT
 
 
+def test_the_watchdog_tells_a_busy_kernel_from_an_idle_one():
+    # the lost-reply watchdog asks a second client for kernel_info: only an idle kernel answers
+    import time
+
+    from jupyter_client import KernelManager
+
+    km = KernelManager(kernel_name="python3")
+    km.start_kernel()
+    client = km.client()
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=60)
+        assert lessons._kernel_is_idle(km.connection_file)
+        client.execute("import time; time.sleep(8)")
+        time.sleep(1)
+        assert not lessons._kernel_is_idle(km.connection_file)
+        client.get_shell_msg(timeout=30)  # the sleep's reply
+        assert lessons._kernel_is_idle(km.connection_file)
+    finally:
+        client.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
 def test_a_lesson_whose_kernel_reply_is_lost_is_run_once_more(tmp_path, monkeypatch):
     statuses = iter([lessons.TIMED_OUT, "ok"])
     calls = []
