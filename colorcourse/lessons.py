@@ -103,11 +103,16 @@ def _keep_if_edited(path: Path, record: dict) -> Path | None:
 CELL_TIMEOUT = int(os.environ.get("COLORCOURSE_CELL_TIMEOUT", 900))  # default parameters
 CI_CELL_TIMEOUT = 300  # CI parameters: every cell takes seconds
 TIMED_OUT = "timed out"
+LOST_REPLY = "lost reply"
+RETRY = {
+    TIMED_OUT: f"a cell got no reply within {CELL_TIMEOUT} s (COLORCOURSE_CELL_TIMEOUT)",
+    LOST_REPLY: "the kernel finished a cell but papermill never got its reply",
+}
 
 
 def execute_lesson(source: Path, target: Path, params: dict, timeout: int = CELL_TIMEOUT) -> str:
     """Execute ``source`` into ``target`` with papermill in a fresh process; returns the status:
-    ``"ok"``, ``"FAILED: <error>: <message>"`` or :data:`TIMED_OUT`."""
+    ``"ok"``, ``"FAILED: <error>: <message>"``, :data:`TIMED_OUT` or :data:`LOST_REPLY`."""
     child = subprocess.Popen(
         [sys.executable, "-m", "colorcourse.lessons", "execute-one", str(source), str(target),
          json.dumps(params), str(timeout)],
@@ -121,7 +126,7 @@ def execute_lesson(source: Path, target: Path, params: dict, timeout: int = CELL
     proc = subprocess.CompletedProcess(child.args, child.returncode, stdout, stderr)
     lines = proc.stdout.strip().splitlines()
     status = lines[-1] if lines else ""
-    if proc.returncode == 0 and status == "ok" or status == TIMED_OUT:
+    if proc.returncode == 0 and status == "ok" or status in RETRY:
         return status
     if status.startswith("FAILED"):
         return status
@@ -174,7 +179,7 @@ def _watch_for_lost_replies(interval: float = 20.0, idle_checks: int = 3) -> Non
             files = _kernel_connection_files()
             idle = idle + 1 if files and _kernel_is_idle(files[0]) else 0
             if idle >= idle_checks:
-                print(TIMED_OUT, flush=True)
+                print(LOST_REPLY, flush=True)
                 os._exit(3)  # the parent ends the kernel with this process group
 
     threading.Thread(target=watch, daemon=True, name="lost-reply-watchdog").start()
@@ -222,11 +227,11 @@ def run(out: Path, only: list[str] | None = None, ci: bool = False, html: bool =
         print(f"=== {source.name}" + (f" (CI parameters {params})" if params else ""), flush=True)
         start = time.perf_counter()
         status = execute_lesson(source, target, params)
-        if status == TIMED_OUT:
-            print(f"    a cell got no reply within {CELL_TIMEOUT} s; running the lesson once more", flush=True)
+        if status in RETRY:
+            print(f"    {RETRY[status]}; running the lesson once more", flush=True)
             status = execute_lesson(source, target, params)
-        if status == TIMED_OUT:
-            status = f"FAILED: a cell got no reply within {CELL_TIMEOUT} s (COLORCOURSE_CELL_TIMEOUT)"
+        if status in RETRY:
+            status = f"FAILED: {RETRY[status]}"
         seconds = time.perf_counter() - start
         if target.exists():  # a kernel that never started leaves nothing behind
             record[target.name] = _digest(target)

@@ -97,7 +97,7 @@ def test_the_watchdog_tells_a_busy_kernel_from_an_idle_one():
 
 
 def test_a_lesson_whose_kernel_reply_is_lost_is_run_once_more(tmp_path, monkeypatch):
-    statuses = iter([lessons.TIMED_OUT, "ok"])
+    statuses = iter([lessons.LOST_REPLY, "ok"])
     calls = []
 
     def flaky(source, target, params):
@@ -112,7 +112,8 @@ def test_a_lesson_whose_kernel_reply_is_lost_is_run_once_more(tmp_path, monkeypa
 def test_a_lesson_that_times_out_twice_fails_with_a_clear_status(tmp_path, monkeypatch):
     monkeypatch.setattr(lessons, "execute_lesson", lambda *a: lessons.TIMED_OUT)
     results = lessons.run(tmp_path, only=["00_"], html=False)
-    assert results[0]["status"].startswith("FAILED: a cell got no reply within")
+    assert results[0]["status"] == "FAILED: " + lessons.RETRY[lessons.TIMED_OUT]
+    assert "COLORCOURSE_CELL_TIMEOUT" in results[0]["status"]  # says which knob to turn
 
 
 @pytest.mark.notebooks
