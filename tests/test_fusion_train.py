@@ -13,7 +13,8 @@ from safetensors.torch import load_file
 from colorcourse.checkpoint import CheckpointError
 from colorcourse.fusion.data import CropSampler, synthetic_photos
 from colorcourse.fusion.infer import colorize, load_model
-from colorcourse.fusion.train import TrainConfig, chroma_loss, read_log, train
+from colorcourse.fusion.model import FusionConfig, FusionNet
+from colorcourse.fusion.train import TrainConfig, chroma_loss, init_weights, lr_factor, read_log, train
 
 CLASSES = ["class0", "class1"]
 
@@ -94,6 +95,49 @@ def test_rarity_weighting_is_plain_mse_at_zero():
     torch.testing.assert_close(chroma_loss(pred, target, None, 0.0), mse)
     w = torch.ones(16 * 16)  # uniform weights: also plain MSE
     torch.testing.assert_close(chroma_loss(pred, target, w, 1.0), mse)
+
+
+def test_kaiming_init_keeps_the_signal_and_cosine_schedule(samplers, tmp_path):
+    torch.manual_seed(0)
+    model = FusionNet(FusionConfig(width=0.125, n_classes=2))
+    L = torch.rand(2, 1, 64, 64)
+    with torch.no_grad():
+        before = model.low(L).std()
+        init_weights(model, "default")  # a no-op: the default runs are unchanged
+        assert model.low(L).std() == before
+        init_weights(model, "kaiming")
+        assert model.low(L).std() > 5 * before  # PyTorch's default init shrinks it layer by layer
+        assert all(float(m.bias.abs().max()) == 0 for m in model.low if isinstance(m, torch.nn.Conv2d))
+    with pytest.raises(ValueError, match="init"):
+        init_weights(model, "xavier")
+    assert [lr_factor("constant", s, 100) for s in (0, 50, 99)] == [1.0, 1.0, 1.0]
+    factors = [lr_factor("cosine", s, 100) for s in range(100)]
+    assert factors[0] == pytest.approx(0.2) and factors[4] == pytest.approx(1.0)  # 5-step warm-up
+    assert all(a >= b for a, b in zip(factors[4:], factors[5:])) and factors[-1] < 0.01
+    with pytest.raises(ValueError, match="lr_schedule"):
+        lr_factor("step", 0, 10)
+    # both options train (seeded: the same weights twice), and they change the result
+    tr, _ = samplers
+    kw = dict(optimizer="adam", lr=1e-3, init="kaiming", lr_schedule="cosine")
+    a = weights(train(tiny_config(**kw), tr, progress=False))
+    assert_same(a, weights(train(tiny_config(**kw), tr, progress=False)))
+    b = weights(train(tiny_config(optimizer="adam", lr=1e-3), tr, progress=False))
+    assert all(torch.isfinite(v).all() for v in a.values()) and any(not torch.equal(a[k], b[k]) for k in a)
+
+
+def test_chroma_gain_is_stored_and_is_the_loaded_models_default(samplers, tmp_path):
+    from colorcourse.fusion.infer import FusionColorizer, colorize_lab
+
+    tr, _ = samplers
+    plain = train(tiny_config(), tr, out=tmp_path / "plain.safetensors", progress=False)
+    gained = train(tiny_config(chroma_gain=1.5), tr, out=tmp_path / "gain.safetensors", progress=False)
+    assert_same(weights(plain), weights(gained))  # training ignores it
+    gray = np.random.default_rng(0).random((40, 48))
+    a, b = load_model(tmp_path / "plain.safetensors"), load_model(tmp_path / "gain.safetensors")
+    assert a.chroma_gain == 1.0 and b.chroma_gain == 1.5
+    np.testing.assert_array_equal(colorize_lab(b, gray), colorize_lab(b, gray, chroma_gain=1.5))
+    np.testing.assert_array_equal(colorize_lab(b, gray, chroma_gain=1.0), colorize_lab(a, gray))
+    np.testing.assert_array_equal(FusionColorizer(b)(gray), colorize(b, gray, chroma_gain=1.5))
 
 
 def test_cli_refuses_to_overwrite(tmp_path):

@@ -151,14 +151,19 @@ def colorize_lab(
     gray: np.ndarray,
     style_image: np.ndarray | None = None,
     tile_size: int | None | str = "auto",
-    chroma_gain: float = 1.0,
+    chroma_gain: float | None = None,
 ) -> np.ndarray:
     """Gray ``H x W`` -> L*a*b* ``H x W x 3`` (float32); ``lab[..., 0]`` is the input's own L.
 
     ``chroma_gain`` scales the predicted a*b* (1.0: the network's output). An MSE-trained network
     predicts the *mean* of the plausible colors, which is washed out; a gain above 1 trades PSNR
-    for colorfulness (measured in notebooks/06_fusion_cnn.ipynb).
+    for colorfulness (measured in notebooks/06_fusion_cnn.ipynb). ``None`` (the default): the
+    model's own default, ``model.chroma_gain``, which :func:`load_model` reads from the
+    checkpoint's configuration (chosen on the validation split when the model was made; 1.0 for
+    checkpoints that store none).
     """
+    if chroma_gain is None:
+        chroma_gain = model_chroma_gain(model)
     gray = _check_gray(gray)
     model.eval()
     L_unit = torch.from_numpy(gray_to_lightness_unit(gray))
@@ -202,7 +207,7 @@ def colorize(
     style_image: np.ndarray | None = None,
     tile_size: int | None | str = "auto",
     gamut: str = "chroma",
-    chroma_gain: float = 1.0,
+    chroma_gain: float | None = None,
 ) -> np.ndarray:
     """Gray ``H x W`` in [0, 1] -> RGB ``H x W x 3`` float32 in [0, 1], same size as the input.
 
@@ -217,7 +222,7 @@ def colorize(
 class FusionColorizer:
     """``colorizer(gray) -> rgb`` for :func:`colorcourse.metrics.evaluate`."""
 
-    def __init__(self, model: FusionNet, style_image=None, name: str = "fusion", chroma_gain: float = 1.0):
+    def __init__(self, model: FusionNet, style_image=None, name: str = "fusion", chroma_gain: float | None = None):
         self.model, self.style_image, self.name, self.chroma_gain = model, style_image, name, chroma_gain
 
     def __call__(self, gray: np.ndarray) -> np.ndarray:
@@ -225,6 +230,12 @@ class FusionColorizer:
 
 
 MODEL_CONFIG_KEYS = ("width", "n_classes", "use_global", "global_source")
+
+
+def model_chroma_gain(model: FusionNet) -> float:
+    """The a*b* gain :func:`colorize` applies to ``model`` by default (1.0 unless its checkpoint
+    stores another: ``chroma_gain`` in the configuration, see :func:`load_model`)."""
+    return float(getattr(model, "chroma_gain", 1.0))
 
 
 def default_model_path(name: str = "fusion_full") -> Path:
@@ -252,5 +263,6 @@ def load_model(path: str | Path | None = None, expected_config: dict | None = No
         from colorcourse.fusion.backbone import load_backbone
 
         model.attach_backbone(load_backbone())
+    model.chroma_gain = float(config.get("chroma_gain", 1.0))  # colorize()'s default for this model
     return model.eval()
 

@@ -7,6 +7,9 @@ notebooks/07_joint_classification.ipynb (the ablations).
   with ``alpha = 1/300`` (the paper). ``rarity > 0`` weights each pixel's squared error by how
   rare its a*b* color is in the training photos (an option that trades PSNR for colorfulness).
 - Optimiser: ADADELTA (the paper) or Adam.
+- ``init="kaiming"``: He initialisation (the network has no normalisation layers; with PyTorch's
+  default init it starts, and can stay, at one constant color); ``lr_schedule="cosine"``: warm-up
+  then cosine decay over ``steps`` (a resumed run must keep ``steps`` to follow the same schedule).
 - Reproducible: seeded weights, one batch generator per step (see :mod:`colorcourse.fusion.data`),
   so two runs with the same seed give identical weights and a resumed run continues exactly.
 - Checkpoints: safetensors via :mod:`colorcourse.checkpoint` with ``model.*`` and ``optim.*``
@@ -63,6 +66,12 @@ class TrainConfig:
     rarity: float = 0.0  # 0: plain MSE (paper); 1: fully rarity-weighted MSE
     val_every: int = 50
     classes: str = ""  # the class names, comma-separated (stored so a model names its classes)
+    init: str = "default"  # "default": PyTorch's layer init; "kaiming": He et al. 2015 (see init_weights)
+    lr_schedule: str = "constant"  # "constant" or "cosine" (linear warm-up, then cosine decay to 0)
+    # Not used in training: the a*b* gain that colorize() applies by default to this model's output
+    # (stored in the checkpoint, read by infer.load_model); chosen on the validation split with
+    # report.chroma_gain_sweep after training, never on the test split.
+    chroma_gain: float = 1.0
 
     def model_config(self) -> FusionConfig:
         return FusionConfig(width=self.width, n_classes=self.n_classes,
@@ -113,6 +122,44 @@ def chroma_loss(pred: torch.Tensor, target: torch.Tensor, weights: torch.Tensor 
     idx = (target.clamp(0, 1 - 1e-6) * bins).long()
     w = weights[idx[:, 0] * bins + idx[:, 1]]
     return (((1 - rarity) + rarity * w) * se).mean() / 2
+
+
+# ----------------------------------------------------------------- initialisation and schedule
+
+
+def init_weights(model: FusionNet, init: str = "default") -> None:
+    """``"kaiming"``: He-normal weights (fan-in, ReLU gain) and zero biases for every convolution
+    and fully connected layer followed by a ReLU; the two output layers keep PyTorch's init.
+
+    Why: the network has no normalisation layers, and PyTorch's default init shrinks the
+    activations' variance at every ReLU layer (by ~6x), so after the ~14 layers of the local
+    path the output hardly depends on the input: the network starts (and with Adam can stay)
+    at one constant, washed-out color. He init keeps the variance constant through the layers.
+    """
+    if init == "default":
+        return
+    if init != "kaiming":
+        raise ValueError(f"init must be 'default' or 'kaiming', got {init!r}")
+    last = {id(model.colorize[-2])}
+    if model.classifier is not None:
+        last.add(id(model.classifier[-1]))
+    for m in model.modules():
+        if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)) and id(m) not in last:
+            torch.nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+            torch.nn.init.zeros_(m.bias)
+
+
+def lr_factor(schedule: str, step: int, steps: int) -> float:
+    """Learning-rate multiplier at ``step`` (0-based) of ``steps``: 1 (constant), or a linear
+    warm-up over the first 5 % of the steps followed by a cosine decay to 0 (cosine)."""
+    if schedule == "constant":
+        return 1.0
+    if schedule != "cosine":
+        raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {schedule!r}")
+    warmup = max(1, steps // 20)
+    if step < warmup:
+        return (step + 1) / warmup
+    return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, steps - warmup)))
 
 
 # ----------------------------------------------------------------- optimizer state <-> tensors
@@ -205,6 +252,7 @@ def train(
         raise FileExistsError(f"{out} exists; pass --force to overwrite it")
     torch.manual_seed(cfg.seed)
     model = FusionNet(cfg.model_config())
+    init_weights(model, cfg.init)  # a resumed run loads its weights below
     if cfg.global_source == "backbone" and cfg.use_global:
         if backbone is None:
             from colorcourse.fusion.backbone import load_backbone
@@ -245,6 +293,8 @@ def train(
             loss = loss + 0.0 * logits.sum()  # keep every parameter in the graph (DDP)
         opt.zero_grad(set_to_none=True)
         loss.backward()
+        for group in opt.param_groups:
+            group["lr"] = cfg.lr * lr_factor(cfg.lr_schedule, step, cfg.steps)
         opt.step()
         bar.set_postfix(mse=f"{mse.item():.4f}", ce=f"{ce.item():.3f}")
         done = step + 1
