@@ -73,31 +73,41 @@ def test_execute_lesson_reports_ok_errors_and_timeouts(tmp_path):
     assert lessons.execute_lesson(slow, tmp_path / "slow_out.ipynb", {}, timeout=3) == lessons.TIMED_OUT
 
 
-def test_the_watchdog_tells_a_busy_kernel_from_an_idle_one():
-    # the lost-reply watchdog asks a second client for kernel_info: only an idle kernel answers
+def test_sliced_polling_keeps_timeouts_and_delivers_replies():
+    # papermill's client with poll_in_slices: a 1.5 s wait still times out after 1.5 s (not
+    # sooner, not never), and a reply that comes later is still delivered to a wait without limit
+    import asyncio
     import time
+    from queue import Empty
 
-    from jupyter_client import KernelManager
+    from jupyter_client import AsyncKernelManager
 
-    km = KernelManager(kernel_name="python3")
-    km.start_kernel()
-    client = km.client()
-    client.start_channels()
-    try:
-        client.wait_for_ready(timeout=60)
-        assert lessons._kernel_is_idle(km.connection_file)
-        client.execute("import time; time.sleep(8)")
-        time.sleep(1)
-        assert not lessons._kernel_is_idle(km.connection_file)
-        client.get_shell_msg(timeout=30)  # the sleep's reply
-        assert lessons._kernel_is_idle(km.connection_file)
-    finally:
-        client.stop_channels()
-        km.shutdown_kernel(now=True)
+    lessons.poll_in_slices(slice_seconds=0.2)
+
+    async def scenario():
+        km = AsyncKernelManager(kernel_name="python3")
+        await km.start_kernel()
+        client = km.client()
+        client.start_channels()
+        try:
+            await client.wait_for_ready(timeout=60)
+            msg_id = client.execute("import time; time.sleep(3)")
+            start = time.monotonic()
+            with pytest.raises(Empty):
+                await client.shell_channel.get_msg(timeout=1.5)
+            waited = time.monotonic() - start
+            reply = await client.shell_channel.get_msg(timeout=None)
+            return waited, reply["parent_header"]["msg_id"] == msg_id
+        finally:
+            client.stop_channels()
+            await km.shutdown_kernel(now=True)
+
+    waited, got_reply = asyncio.run(scenario())
+    assert 1.4 <= waited < 2.5 and got_reply
 
 
-def test_a_lesson_whose_kernel_reply_is_lost_is_run_once_more(tmp_path, monkeypatch):
-    statuses = iter([lessons.LOST_REPLY, "ok"])
+def test_a_lesson_that_times_out_is_run_once_more(tmp_path, monkeypatch):
+    statuses = iter([lessons.TIMED_OUT, "ok"])
     calls = []
 
     def flaky(source, target, params):
