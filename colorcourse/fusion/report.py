@@ -28,14 +28,15 @@ from colorcourse.fusion.infer import FusionColorizer, default_model_path, load_m
 
 MODEL_NAMES = ("fusion_full", "fusion_noglobal", "fusion_alpha0", "fusion_backbone")
 _COMMON = "python -m colorcourse.fusion.train --width 0.125 --optimizer adam --lr 0.001 --val-every 100 --threads 1 --weights-only"
+# He init + cosine schedule (see train.init_weights); --chroma-gain 1.3 is the inference default
+# stored in the checkpoint, chosen on the validation split for fusion_full (notes in
+# models/fusion_results.md). Every variant shares the recipe, so the ablations compare like with like.
+_RECIPE = "--init kaiming --lr-schedule cosine --chroma-gain 1.3"
 TRAINING_COMMANDS = {
-    # He init + cosine schedule (see train.init_weights); --chroma-gain 1.3 is the inference default
-    # stored in the checkpoint, chosen on the validation split (notes in models/fusion_results.md)
-    "fusion_full": f"{_COMMON} --steps 500 --init kaiming --lr-schedule cosine --chroma-gain 1.3 "
-    "--out models/fusion_full.safetensors",
-    "fusion_noglobal": f"{_COMMON} --steps 500 --use-global false --out models/fusion_noglobal.safetensors",
-    "fusion_alpha0": f"{_COMMON} --steps 500 --alpha 0 --out models/fusion_alpha0.safetensors",
-    "fusion_backbone": f"{_COMMON} --steps 200 --global-source backbone --out models/fusion_backbone.safetensors",
+    "fusion_full": f"{_COMMON} {_RECIPE} --steps 500 --out models/fusion_full.safetensors",
+    "fusion_noglobal": f"{_COMMON} {_RECIPE} --steps 500 --use-global false --out models/fusion_noglobal.safetensors",
+    "fusion_alpha0": f"{_COMMON} {_RECIPE} --steps 500 --alpha 0 --out models/fusion_alpha0.safetensors",
+    "fusion_backbone": f"{_COMMON} {_RECIPE} --steps 200 --global-source backbone --out models/fusion_backbone.safetensors",
 }
 
 
