@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from dataclasses import fields
 
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ from colorcourse.checkpoint import CheckpointError
 from colorcourse.fusion.data import CropSampler, synthetic_photos
 from colorcourse.fusion.infer import colorize, load_model
 from colorcourse.fusion.model import FusionConfig, FusionNet
-from colorcourse.fusion.train import TrainConfig, chroma_loss, init_weights, lr_factor, read_log, train
+from colorcourse.fusion.train import TrainConfig, chroma_loss, init_weights, lr_factor, main, read_log, train
 
 CLASSES = ["class0", "class1"]
 
@@ -147,6 +148,21 @@ def test_cli_refuses_to_overwrite(tmp_path):
                        capture_output=True, text=True)
     assert r.returncode != 0 and "--force" in r.stderr
     assert out.read_bytes() == b"keep me"
+
+
+def test_cli_explains_every_option_and_rejects_unknown_names(capsys):
+    with pytest.raises(SystemExit) as ok:
+        main(["--help"])
+    assert ok.value.code == 0
+    shown = capsys.readouterr().out.split("options:", 1)[1]  # the option list, past the usage lines
+    options = [f.name for f in fields(TrainConfig) if f.name not in ("n_classes", "classes")]
+    for name in options:
+        # every option is on the help page with its own text, not just its name and default
+        entry = shown.split(f"--{name.replace('_', '-')} ", 1)[1].split("\n  --", 1)[0]
+        assert len(entry.split("(default:")[0].split()) > 3, (name, entry)
+    with pytest.raises(SystemExit) as bad:
+        main(["--optimizer", "sgd", "--out", "unused.safetensors"])
+    assert bad.value.code == 2 and "invalid choice: 'sgd'" in capsys.readouterr().err
 
 
 DDP_SCRIPT = textwrap.dedent(

@@ -31,7 +31,7 @@ import json
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -50,28 +50,38 @@ from colorcourse.fusion.model import KIND, FusionConfig, FusionNet
 RESUME_KEYS = MODEL_CONFIG_KEYS + ("alpha", "optimizer", "lr", "batch_size", "crop", "seed", "rarity", "classes")
 
 
+def _option(default, help: str, choices: tuple[str, ...] | None = None):
+    """A training option: its default, the ``--help`` text and (for names) the allowed values
+    the command line shows for it."""
+    return field(default=default, metadata={"help": help, "choices": choices})
+
+
 @dataclass
 class TrainConfig:
-    width: float = 0.25
+    width: float = _option(0.25, "channel multiplier of the published network (1.0: the paper's; 0.125 is CPU-sized)")
     n_classes: int = 0  # 0: no classification head; set from the photos' labels by the CLI
-    use_global: bool = True
-    global_source: str = "scratch"
-    alpha: float = 1 / 300
-    optimizer: str = "adadelta"
-    lr: float = 1.0  # ADADELTA's rate multiplier (1.0 as in Zeiler 2012); Adam: ~1e-3
-    steps: int = 200
-    batch_size: int = 16
-    crop: int = 224
-    seed: int = 0
-    rarity: float = 0.0  # 0: plain MSE (paper); 1: fully rarity-weighted MSE
-    val_every: int = 50
+    use_global: bool = _option(True, "use the global features network (false: the local path only, an ablation)")
+    global_source: str = _option("scratch", "global features: 'scratch' (the paper's network) or 'backbone' "
+                                            "(a frozen pretrained EfficientNet-Lite0)", ("scratch", "backbone"))
+    alpha: float = _option(1 / 300, "weight of the classification loss (the paper: 1/300; 0: classifier not trained)")
+    optimizer: str = _option("adadelta", "'adadelta' (the paper) or 'adam'", ("adadelta", "adam"))
+    lr: float = _option(1.0, "learning rate (ADADELTA's multiplier, 1.0 as in Zeiler 2012; Adam: ~1e-3)")
+    steps: int = _option(200, "optimisation steps (batches)")
+    batch_size: int = _option(16, "photos per batch (split across replicas under torchrun)")
+    crop: int = _option(224, "side of the random training crops, in pixels")
+    seed: int = _option(0, "seeds the weights and every batch: the same seed gives the same model")
+    rarity: float = _option(0.0, "0: plain MSE (the paper); 1: fully rarity-weighted MSE (more color, less PSNR)")
+    val_every: int = _option(50, "steps between validation PSNR / accuracy rows in the CSV log")
     classes: str = ""  # the class names, comma-separated (stored so a model names its classes)
-    init: str = "default"  # "default": PyTorch's layer init; "kaiming": He et al. 2015 (see init_weights)
-    lr_schedule: str = "constant"  # "constant" or "cosine" (linear warm-up, then cosine decay to 0)
+    init: str = _option("default", "'default' (PyTorch's layer init) or 'kaiming' (He et al. 2015; "
+                                   "see init_weights: the shipped models use it)", ("default", "kaiming"))
+    lr_schedule: str = _option("constant", "'constant' or 'cosine' (linear warm-up over the first 5 percent "
+                                           "of the steps, then cosine decay to 0)", ("constant", "cosine"))
     # Not used in training: the a*b* gain that colorize() applies by default to this model's output
     # (stored in the checkpoint, read by infer.load_model); chosen on the validation split with
     # report.chroma_gain_sweep after training, never on the test split.
-    chroma_gain: float = 1.0
+    chroma_gain: float = _option(1.0, "a*b* gain stored in the checkpoint as the model's inference default "
+                                      "(choose it on the validation split, not used in training)")
 
     def model_config(self) -> FusionConfig:
         return FusionConfig(width=self.width, n_classes=self.n_classes,
@@ -372,9 +382,10 @@ def main(argv=None) -> None:
         value = getattr(defaults, f.name)
         if isinstance(value, bool):
             parser.add_argument(f"--{f.name.replace('_', '-')}", type=lambda s: s.lower() in ("1", "true", "yes"),
-                                default=value, metavar="BOOL")
+                                default=value, metavar="BOOL", help=f.metadata["help"])
         else:
-            parser.add_argument(f"--{f.name.replace('_', '-')}", type=type(value), default=value)
+            parser.add_argument(f"--{f.name.replace('_', '-')}", type=type(value), default=value,
+                                help=f.metadata["help"], choices=f.metadata["choices"])
     parser.add_argument("--no-classes", action="store_true", help="train without the classification head")
     parser.add_argument("--out", required=True, help="checkpoint to write (.safetensors)")
     parser.add_argument("--resume", help="checkpoint to continue from")
