@@ -1,13 +1,18 @@
 """How good is a colorization? PSNR, SSIM, colorfulness, and the gray baseline to beat.
 
-Conventions (see ../shared/REFERENCE.md, "Evaluation conventions"):
+Conventions (those of the colorization literature, e.g. Zhang et al. 2016):
 - PSNR and SSIM are computed on RGB quantised to uint8, against the ground-truth photo: the
   number the colorization papers report.
 - PSNR rewards washed-out output: predicting no chroma at all (the gray baseline) is a strong
   score that several published methods do not beat. Colorfulness (Hasler & Suesstrunk 2003)
   exposes desaturation. Always report both, beside the gray baseline.
 
-Taught in notebooks/01_color_spaces_and_gray_baseline.ipynb.
+- A difference between two methods is a *paired* difference over the same photos, reported with
+  a 95 % bootstrap interval over photos (:func:`paired_difference`): a difference whose interval
+  contains 0 is noise at this number of photos, and the tables say so.
+
+Taught in notebooks/01_color_spaces_and_gray_baseline.ipynb; the paired intervals in
+notebooks/10_transfer_learning.ipynb.
 """
 
 from __future__ import annotations
@@ -145,3 +150,84 @@ def markdown_table(table: pd.DataFrame, digits: int = 3) -> str:
     for index, *values in table.itertuples(name=None):  # itertuples keeps each column's type
         lines.append("| " + " | ".join([cell(index)] + [cell(v) for v in values]) + " |")
     return "\n".join(lines)
+
+
+def paired_difference(
+    results: pd.DataFrame,
+    method: str,
+    baseline: str = "gray",
+    metric: str = "psnr",
+    confidence: float = 0.95,
+    n_boot: int = 10_000,
+    seed: int = 0,
+) -> dict:
+    """Mean per-photo difference ``metric(method) - metric(baseline)`` with a bootstrap interval.
+
+    The two methods must have been scored on the same photos (rows matched by ``photo``): pairing
+    removes the photo-to-photo spread that both share (an easy photo is easy for every method),
+    which is most of it. The interval is the percentile bootstrap over photos, seeded, so a rerun
+    prints the same numbers. Returns ``{"mean", "low", "high", "n", "verdict"}`` where the verdict
+    is ``"better"`` / ``"worse"`` when the whole interval is above / below 0, else ``"noise"``.
+    """
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+    a = results[results["method"] == method].set_index("photo")[metric]
+    b = results[results["method"] == baseline].set_index("photo")[metric]
+    if a.empty or b.empty:
+        missing = method if a.empty else baseline
+        raise ValueError(f"no rows for method {missing!r} in the results")
+    if set(a.index) != set(b.index):
+        raise ValueError(f"{method!r} and {baseline!r} were scored on different photos: cannot pair them")
+    diff = (a - b.loc[a.index]).to_numpy(dtype=np.float64)
+    if not np.all(np.isfinite(diff)):
+        raise ValueError(f"{metric} differences are not finite (an identical image gives PSNR inf)")
+    rng = np.random.default_rng(seed)
+    means = diff[rng.integers(0, diff.size, size=(n_boot, diff.size))].mean(axis=1)
+    tail = (1 - confidence) / 2 * 100
+    low, high = np.percentile(means, [tail, 100 - tail])
+    verdict = "better" if low > 0 else "worse" if high < 0 else "noise"
+    return {"mean": float(diff.mean()), "low": float(low), "high": float(high), "n": int(diff.size), "verdict": verdict}
+
+
+def compare(results: pd.DataFrame, baseline: str = "gray", **interval) -> pd.DataFrame:
+    """:func:`summarize` plus each method's paired PSNR difference to ``baseline`` and its interval.
+
+    Columns added: ``dpsnr`` (mean paired difference, dB), ``dpsnr_low`` / ``dpsnr_high`` (95 %
+    bootstrap interval) and ``verdict`` (``better`` / ``worse`` / ``noise`` against the baseline).
+    """
+    table = summarize(results)
+    rows = {m: paired_difference(results, m, baseline, **interval) if m != baseline else None for m in table.index}
+    table["dpsnr"] = [r["mean"] if r else 0.0 for r in rows.values()]
+    table["dpsnr_low"] = [r["low"] if r else np.nan for r in rows.values()]
+    table["dpsnr_high"] = [r["high"] if r else np.nan for r in rows.values()]
+    table["verdict"] = [r["verdict"] if r else "baseline" for r in rows.values()]
+    return table
+
+
+def side_by_side(results_by_split: dict[str, pd.DataFrame], baseline: str = "gray") -> pd.DataFrame:
+    """One row per method, one group of columns per split: PSNR, paired dPSNR to ``baseline``
+    with its interval, SSIM and colorfulness ratio, e.g. ``{"test": ..., "shift_test": ...}``.
+
+    The in-domain test split and the out-of-domain split next to each other: a model that fits
+    its training sources shows a gap between them.
+    """
+    parts = []
+    for split, results in results_by_split.items():
+        t = compare(results, baseline)
+        interval = [
+            "" if m == baseline else f"{d:+.2f} [{lo:+.2f}, {hi:+.2f}] {v}"
+            for m, d, lo, hi, v in zip(t.index, t["dpsnr"], t["dpsnr_low"], t["dpsnr_high"], t["verdict"])
+        ]
+        part = pd.DataFrame(
+            {
+                f"{split} PSNR": t["psnr"].round(2),
+                f"{split} dPSNR vs {baseline} [95% CI]": interval,
+                f"{split} SSIM": t["ssim"].round(3),
+                f"{split} color ratio": t["colorfulness_ratio"].round(2),
+            },
+            index=t.index,
+        )
+        parts.append(part)
+    table = pd.concat(parts, axis=1)
+    table.index.name = "method"
+    return table

@@ -114,3 +114,56 @@ def test_markdown_table_has_one_row_per_method_and_rounds():
     assert lines[1] == "| --- | --- | --- | --- |"
     assert lines[2] == "| gray | 22.03 | 45 |  |"  # NaN (no classifier) is an empty cell
     assert lines[3] == "| fusion | 22.50 | 45 | 0.75 |"
+
+
+def _two_methods(diffs, base=20.0):
+    rows = []
+    for i, d in enumerate(diffs):
+        rows.append({"method": "gray", "photo": f"p{i}", "psnr": base + i, "ssim": 0.9,
+                     "colorfulness": 0.0, "true_colorfulness": 10.0, "seconds": 0.0})
+        rows.append({"method": "model", "photo": f"p{i}", "psnr": base + i + d, "ssim": 0.9,
+                     "colorfulness": 5.0, "true_colorfulness": 10.0, "seconds": 0.0})
+    import pandas as pd
+
+    return pd.DataFrame(rows)
+
+
+def test_paired_difference_recovers_a_constant_shift_exactly():
+    # every photo gains exactly 0.5 dB: the paired difference has no spread at all, even though
+    # the photos' own PSNRs spread over 30 dB (what an unpaired interval would drown in)
+    result = metrics.paired_difference(_two_methods([0.5] * 30), "model")
+    assert result["mean"] == pytest.approx(0.5)
+    assert result["low"] == pytest.approx(0.5) and result["high"] == pytest.approx(0.5)
+    assert result["verdict"] == "better" and result["n"] == 30
+
+
+def test_paired_difference_interval_matches_the_normal_theory_for_many_photos():
+    rng = np.random.default_rng(3)
+    diffs = rng.normal(0.0, 1.0, 400)
+    result = metrics.paired_difference(_two_methods(diffs), "model")
+    se = diffs.std(ddof=1) / np.sqrt(diffs.size)
+    assert result["mean"] == pytest.approx(diffs.mean())
+    assert result["low"] == pytest.approx(diffs.mean() - 1.96 * se, abs=0.25 * se)
+    assert result["high"] == pytest.approx(diffs.mean() + 1.96 * se, abs=0.25 * se)
+
+
+def test_paired_difference_calls_a_zero_straddling_interval_noise_and_a_negative_one_worse():
+    assert metrics.paired_difference(_two_methods([1.0, -1.0] * 10), "model")["verdict"] == "noise"
+    assert metrics.paired_difference(_two_methods([-0.3, -0.5] * 10), "model")["verdict"] == "worse"
+
+
+def test_paired_difference_refuses_unpaired_results():
+    table = _two_methods([0.1, 0.2, 0.3])
+    table = table.drop(index=table.index[(table["method"] == "model") & (table["photo"] == "p0")])
+    with pytest.raises(ValueError, match="different photos"):
+        metrics.paired_difference(table, "model")
+    with pytest.raises(ValueError, match="no rows"):
+        metrics.paired_difference(table, "missing")
+
+
+def test_side_by_side_puts_each_split_in_its_own_columns():
+    table = metrics.side_by_side({"test": _two_methods([0.5] * 5), "shift_test": _two_methods([-0.5] * 5)})
+    assert list(table.index) == ["gray", "model"]
+    assert table.loc["model", "test dPSNR vs gray [95% CI]"].endswith("better")
+    assert table.loc["model", "shift_test dPSNR vs gray [95% CI]"].endswith("worse")
+    assert table.loc["model", "shift_test color ratio"] == pytest.approx(0.5)
