@@ -2,7 +2,7 @@
 
     .venv/bin/python data_scripts/build_course_pack.py --data data      (what `make data` runs)
 
-Sources (see data_scripts/sources.py and /work/shared/DATA.md): Debian packages fetched with
+Sources (see data_scripts/sources.py): Debian packages fetched with
 ``apt-get download`` (gcompris-qt-data, scratch, opencv-doc) plus the sample photos that ship with
 scikit-image, scikit-learn and matplotlib. Every candidate passes the hand-kept lists, then a
 measurable rule (size, saturation, flat-color fraction, no alpha), then a perceptual-hash

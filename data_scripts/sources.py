@@ -3,8 +3,8 @@
 Read by data_scripts/build_course_pack.py. The lists say where the photos are and which scene
 label each gets; a measurable rule in the builder (size, saturation, flat-color fraction) then
 checks every candidate again, so a drawing that slips through a list is still caught.
-Choices follow /work/shared/VERIFIED.md: GCompris's `lang`, `paintings`, `details`,
-`babyshapes`, `chronos` and `louis-braille` resources are drawings or artworks and are left out.
+GCompris's `lang`, `paintings`, `details`, `babyshapes`, `chronos` and `louis-braille` resources
+were checked by eye and are drawings or artworks, so they are left out.
 """
 
 # The course pack's scene labels (small and meaningful; every label has several photos).
