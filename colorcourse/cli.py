@@ -1,7 +1,7 @@
 """The ``colorcourse`` command: colorize your own photos, or score a method on a folder.
 
-    colorcourse colorize INPUT... [-o OUTPUT] [--method fusion|cheng|gray] [--style IMAGE] [--force]
-    colorcourse evaluate [--method ...] FOLDER
+    colorcourse colorize INPUT... [-o OUTPUT] [--method pretrained|fusion|cheng|gray] [--style IMAGE] [--force]
+    colorcourse evaluate [FOLDER] [--method ...] [--split test shift_test]
 
 Inputs are files, folders (searched recursively) and glob patterns. Gray, RGB (used as gray)
 and 16-bit files of any resolution are accepted. A file that fails is reported by name and the
@@ -66,7 +66,11 @@ def cmd_colorize(args) -> int:
         except ImageLoadError as e:
             print(f"error: style image {e}", file=sys.stderr)
             return 1
-    colorizer = methods.load(args.method, style_image=style)
+    try:
+        colorizer = methods.load(args.method, style_image=style)
+    except methods.ModelUnavailableError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     work_size = args.work_size if args.work_size is not None else methods.WORK_SIZE[args.method]
     failed = len(problems)
     written = 0
@@ -86,10 +90,45 @@ def cmd_colorize(args) -> int:
     return 1 if failed else 0
 
 
-def cmd_evaluate(args) -> int:
+def _scored_methods(requested: list[str]) -> list[str]:
+    return ["gray"] + [m for m in dict.fromkeys(requested) if m != "gray"]
+
+
+def _evaluate_all(names: list[str], photos, quiet: bool):
     import pandas as pd
 
-    from .metrics import evaluate, summarize
+    from .metrics import evaluate
+
+    tables = []
+    for name in names:
+        colorizer = methods.load(name)  # a missing model is reported by main()
+        work_size = methods.WORK_SIZE[name]
+
+        def full_res(gray, colorizer=colorizer, work_size=work_size):
+            return methods.colorize_full_resolution(colorizer, gray, work_size)
+
+        tables.append(evaluate(full_res, photos, name=name, progress=not quiet))
+    return pd.concat(tables, ignore_index=True)
+
+
+def cmd_evaluate(args) -> int:
+    from .metrics import side_by_side
+
+    names = _scored_methods(args.method)
+    if args.folder is None:  # the course pack: the in-domain test split beside the out-of-domain one
+        from . import coursepack
+
+        results = {}
+        for split in args.split:
+            photos = coursepack.load_split(split)
+            if not photos:
+                print(f"error: the course pack has no {split} photos (rebuild it: make data)", file=sys.stderr)
+                return 1
+            results[f"{split} ({len(photos)})"] = _evaluate_all(names, photos, args.quiet)
+        print(side_by_side(results).to_string())
+        print("dPSNR: mean paired difference to gray over photos, 95 % bootstrap interval; "
+              "'noise' = the interval contains 0.")
+        return 0
 
     files, problems = expand_inputs([str(args.folder)])
     photos, bad = [], list(problems)
@@ -108,20 +147,12 @@ def cmd_evaluate(args) -> int:
     if not photos:
         print("error: no color photos to evaluate", file=sys.stderr)
         return 1
-    names = ["gray"] + [m for m in args.method if m != "gray"]
-    tables = []
-    for name in names:
-        colorizer = methods.load(name)
-        work_size = methods.WORK_SIZE[name]
-
-        def full_res(gray, colorizer=colorizer, work_size=work_size):
-            return methods.colorize_full_resolution(colorizer, gray, work_size)
-
-        tables.append(evaluate(full_res, photos, name=name, progress=not args.quiet))
-    summary = summarize(pd.concat(tables, ignore_index=True))
-    print(f"{len(photos)} photos in {args.folder}")
-    print(summary[["photos", "psnr", "ssim", "colorfulness", "colorfulness_ratio", "seconds"]].round(3).to_string())
+    print(side_by_side({f"{args.folder} ({len(photos)})": _evaluate_all(names, photos, args.quiet)}).to_string())
     return 0
+
+
+def _method_help() -> str:
+    return "; ".join(f"{name}: {text}" for name, text in methods.DESCRIPTIONS.items())
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -130,15 +161,20 @@ def build_parser() -> argparse.ArgumentParser:
     col = sub.add_parser("colorize", help="colorize photos (files, folders, globs)")
     col.add_argument("inputs", nargs="+")
     col.add_argument("-o", "--output", type=Path, help="folder for the results (default: beside each photo)")
-    col.add_argument("--method", default="fusion", choices=methods.available())
+    col.add_argument("--method", default=methods.DEFAULT, choices=methods.available(),
+                     help=f"default {methods.DEFAULT}. {_method_help()}")
     col.add_argument("--style", help="take the global features (scene style) from this image (fusion only)")
     col.add_argument("--work-size", type=int, help="longer side the model runs at; chroma is upsampled")
     col.add_argument("--force", action="store_true", help="replace existing output files")
     col.add_argument("--quiet", action="store_true", help="no progress bar")
     col.set_defaults(func=cmd_colorize)
-    ev = sub.add_parser("evaluate", help="PSNR / SSIM / colorfulness on a folder of color photos")
-    ev.add_argument("folder", type=Path)
-    ev.add_argument("--method", nargs="+", default=["fusion"], choices=methods.available())
+    ev = sub.add_parser("evaluate", help="PSNR / SSIM / colorfulness beside the gray baseline, with paired intervals")
+    ev.add_argument("folder", type=Path, nargs="?",
+                    help="a folder of color photos (default: the course pack's splits, see --split)")
+    ev.add_argument("--method", nargs="+", default=[methods.DEFAULT], choices=methods.available(),
+                    help=_method_help())
+    ev.add_argument("--split", nargs="+", default=["test", "shift_test"],
+                    help="course-pack splits scored side by side when no folder is given")
     ev.add_argument("--quiet", action="store_true")
     ev.set_defaults(func=cmd_evaluate)
     return parser
@@ -146,7 +182,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except methods.ModelUnavailableError as e:  # one line naming the fix, not a traceback
+        print(f"error: {e}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -38,24 +38,58 @@ def _fusion(style_image=None, **_) -> Colorizer:
     return FusionColorizer(load_model(), style_image=style_image)
 
 
-METHODS: dict[str, Callable[..., Colorizer]] = {"gray": _gray, "cheng": _cheng, "fusion": _fusion}
+def _pretrained(**_) -> Colorizer:
+    from .fusion.pretrained import PretrainedColorizer, load_model
+
+    return PretrainedColorizer(load_model())
+
+
+METHODS: dict[str, Callable[..., Colorizer]] = {
+    "pretrained": _pretrained, "fusion": _fusion, "cheng": _cheng, "gray": _gray,
+}
+# What each method is, for --help and the README.
+DESCRIPTIONS = {
+    "pretrained": "the default: Iizuka et al.'s fusion design on a frozen ImageNet encoder "
+                  "(EfficientNet-Lite0), decoder trained with Zhang et al.'s rebalanced classification loss",
+    "fusion": "Iizuka et al. 2016, the paper's fusion network trained from scratch on the course pack",
+    "cheng": "Cheng et al. 2015, per-pixel network on patch + DAISY + semantic features, bilateral refinement",
+    "gray": "the baseline every method must beat: no chroma at all",
+}
+DEFAULT = "pretrained"  # the best method on the out-of-domain validation split (models/results.md)
 # Longer side (pixels) each method works at; the chroma is upsampled from there. The fusion
-# network handles any size itself (tiled), so it gets the photo at full resolution.
-WORK_SIZE = {"gray": None, "cheng": 512, "fusion": None}
+# network handles any size itself (tiled), so it gets the photo at full resolution. The
+# pretrained encoder saw 224 px crops of photos 256 px high: it recognises objects at about that
+# scale, so it works at 512 px and the chroma (which our eyes see at low resolution) is upsampled.
+WORK_SIZE = {"gray": None, "cheng": 512, "fusion": None, "pretrained": 512}
 
 
 def available() -> list[str]:
     return list(METHODS)
 
 
+class ModelUnavailableError(RuntimeError):
+    """A method's model cannot be loaded (package missing, file changed); the message names the fix."""
+
+
 def load(method: str, style_image: np.ndarray | None = None) -> Colorizer:
-    """The colorizer called ``method``, with its default trained model loaded."""
+    """The colorizer called ``method``, with its default trained model loaded.
+
+    Raises :class:`ModelUnavailableError` (one line that names the fix) when the model's file
+    is missing, modified or damaged, or a package it needs is not installed.
+    """
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     if style_image is not None and method != "fusion":
         raise ValueError("a style image needs --method fusion (style comes from its global features)")
-    colorizer = METHODS[method](style_image=style_image)
-    return colorizer
+    try:
+        return METHODS[method](style_image=style_image)
+    except (ImportError, ValueError, RuntimeError) as e:
+        from .checkpoint import CheckpointError
+        from .encoder import EncoderChecksumError
+
+        if isinstance(e, (ImportError, CheckpointError, EncoderChecksumError)):
+            raise ModelUnavailableError(f"--method {method}: {e}") from e
+        raise
 
 
 def colorize_full_resolution(colorizer: Colorizer, gray: np.ndarray, work_size: int | None) -> np.ndarray:

@@ -1,0 +1,262 @@
+"""Train the pretrained-encoder colorizer's decoder, then choose its gain on held-out photos.
+
+    python -m colorcourse.fusion.train_pretrained --loss classification --out build/models/pretrained_fusion.safetensors
+
+Taught in notebooks/10_transfer_learning.ipynb. Three steps:
+
+1. **Encode once.** The encoder is frozen, so its features of a training crop never change:
+   each training photo is cut into ``--views`` random 224 px crops (flipped at random), encoded
+   once, and the features kept in memory (about 0.3 MB a crop in float16) and cached on disk.
+   Training then runs only the small decoder: minutes instead of an hour on 2 cores.
+2. **Train the decoder** with the chosen loss (``mse``, ``smoothl1`` or Zhang et al.'s
+   rebalanced ``classification``), Adam with a cosine-decayed learning rate, seeded. The
+   in-domain validation loss is logged beside the training loss.
+3. **Calibrate** the chroma gain (and, for classification, the annealed-mean temperature) on the
+   out-of-domain ``shift_val`` split with :func:`colorcourse.calibration.choose`, and store them
+   in the checkpoint. ``shift_test`` is never looked at.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from colorcourse import abbins, calibration, encoder as enc
+from colorcourse.color import rgb_to_gray, rgb_to_lab
+from colorcourse.fusion.pretrained import (
+    LOSSES, OUTPUT_STRIDE, PretrainedConfig, PretrainedFusionNet, regression_loss, save_model,
+)
+from colorcourse.metrics import colorfulness, psnr, ssim
+
+CROP = 224
+TEMPERATURES = (0.2, 0.3, 0.38, 0.5, 0.7, 1.0)
+
+
+def random_views(photos, views: int, crop: int, seed: int):
+    """``views`` random crops (side ``crop``, or the photo's shorter side rounded down to 32) of
+    each photo, flipped at random: (gray N x 1 x c x c, ab N x 2 x c/4 x c/4) per crop size."""
+    rng = np.random.default_rng(seed)
+    grays, abs_ = [], []
+    for photo in photos:
+        rgb = np.asarray(photo.rgb, dtype=np.float32)
+        h, w = rgb.shape[:2]
+        c = min(crop, (min(h, w) // 32) * 32)
+        if c < 32:
+            continue
+        for _ in range(views):
+            y, x = rng.integers(0, h - c + 1), rng.integers(0, w - c + 1)
+            patch = rgb[y : y + c, x : x + c]
+            if rng.random() < 0.5:
+                patch = patch[:, ::-1]
+            if c != crop:  # rare: a photo smaller than the crop is resized up to it
+                from skimage.transform import resize
+
+                patch = resize(patch, (crop, crop, 3), anti_aliasing=False).astype(np.float32)
+            grays.append(rgb_to_gray(patch).astype(np.float32)[None])
+            ab = torch.from_numpy(rgb_to_lab(patch)[..., 1:].astype(np.float32)).permute(2, 0, 1)
+            abs_.append(torch.nn.functional.avg_pool2d(ab[None], OUTPUT_STRIDE)[0])
+    return torch.from_numpy(np.stack(grays)), torch.stack(abs_)
+
+
+def encode_views(encoder, gray: torch.Tensor, batch: int = 16, progress: bool = True):
+    """Encoder features of every view, float16: (four map tensors, pooled tensor)."""
+    maps_parts: list[list[torch.Tensor]] = [[] for _ in enc.STRIDES]
+    pooled_parts = []
+    for start in tqdm(range(0, len(gray), batch), desc="encoding crops (frozen encoder, once)",
+                      disable=not progress, unit="batch"):
+        maps, pooled = encoder(gray[start : start + batch])
+        for i, m in enumerate(maps):
+            maps_parts[i].append(m.half())
+        pooled_parts.append(pooled.half())
+    return [torch.cat(p) for p in maps_parts], torch.cat(pooled_parts)
+
+
+def cached_features(encoder, photos, views, crop, seed, cache_dir: Path | None, progress=True):
+    """:func:`random_views` + :func:`encode_views`, cached under ``cache_dir`` by a key of the
+    photos' names and pixels, the views, crop, seed and the encoder file's digest."""
+    key = hashlib.sha256()
+    for p in photos:
+        key.update(p.name.encode())
+        key.update(np.ascontiguousarray(p.rgb[::16, ::16]).tobytes())
+    key.update(f"{views}-{crop}-{seed}-{enc.WEIGHTS_SHA256}".encode())
+    path = cache_dir / f"encoded-{key.hexdigest()[:16]}.pt" if cache_dir else None
+    if path is not None and path.is_file():
+        data = torch.load(path, weights_only=True)
+        return data["maps"], data["pooled"], data["ab"]
+    gray, ab = random_views(photos, views, crop, seed)
+    maps, pooled = encode_views(encoder, gray, progress=progress)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        torch.save({"maps": maps, "pooled": pooled, "ab": ab}, tmp)
+        tmp.replace(path)
+    return maps, pooled, ab
+
+
+def loss_fn(model: PretrainedFusionNet, out, ab, weights):
+    if model.config.loss == "classification":
+        target = abbins.soft_encode(ab, model.bin_centres)
+        return abbins.rebalanced_cross_entropy(out, target, weights)
+    return regression_loss(out, ab, model.config.loss)
+
+
+def batch_of(maps, pooled, ab, index):
+    return [m[index].float() for m in maps], pooled[index].float(), ab[index]
+
+
+def calibrate(model: PretrainedFusionNet, photos, progress: bool = True) -> tuple[pd.DataFrame, pd.Series]:
+    """Sweep gain (and temperature) on ``photos``; the chosen row. Each photo is encoded once."""
+    from colorcourse.fusion.infer import gray_to_lightness_unit, lab_to_rgb_chunked
+
+    temperatures = TEMPERATURES if model.config.loss == "classification" else (1.0,)
+    outputs = []
+    model.eval()
+    for photo in tqdm(photos, desc="calibrating on held-out photos", disable=not progress):
+        gray = rgb_to_gray(np.asarray(photo.rgb, dtype=np.float64))
+        with torch.inference_mode():
+            out = model(torch.from_numpy(gray.astype(np.float32))[None, None])
+        outputs.append((photo, gray, out))
+    rows = []
+    for t in temperatures:
+        per_gain = {g: [] for g in calibration.GAINS}
+        for photo, gray, out in outputs:
+            with torch.inference_mode():
+                ab = model.to_ab(out, t)
+                ab = torch.nn.functional.interpolate(ab, size=gray.shape, mode="bilinear", align_corners=False)
+            ab = ab[0].permute(1, 2, 0).numpy()
+            L = gray_to_lightness_unit(gray) * 100.0
+            for g in calibration.GAINS:
+                lab = np.concatenate([L[..., None], ab * g], axis=-1).astype(np.float32)
+                rgb = lab_to_rgb_chunked(lab)
+                per_gain[g].append({"psnr": psnr(rgb, photo.rgb), "ssim": ssim(rgb, photo.rgb),
+                                    "colorfulness": colorfulness(rgb), "true_colorfulness": colorfulness(photo.rgb)})
+        for g, scores in per_gain.items():
+            rows.append({"temperature": t, "gain": g} | calibration.summarize_setting(pd.DataFrame(scores)))
+    table = pd.DataFrame(rows)
+    return table, calibration.choose(table)
+
+
+def train(args) -> Path:
+    from colorcourse import coursepack
+
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    if args.photos:
+        from colorcourse.datasets.folder import load_folder, split_own_photos
+
+        train_photos, val_photos = split_own_photos(load_folder(args.photos))
+        calib_photos = val_photos
+        calibrated_on = f"{args.photos} (held-out 10 %)"
+    else:
+        train_photos = coursepack.load_split("train", limit=args.limit)
+        val_photos = coursepack.load_split("val", limit=args.limit)
+        try:
+            calib_photos = coursepack.load_split(args.calibrate_on, limit=args.limit)
+            calibrated_on = args.calibrate_on
+        except Exception as e:  # no shift split in a pack built without Debian's packages
+            print(f"warning: {e}; calibrating on the in-domain val split instead", file=sys.stderr)
+            calib_photos, calibrated_on = val_photos, "val"
+    encoder = enc.MultiScaleEncoder()
+    cache = None if args.no_cache else args.cache
+    maps, pooled, ab = cached_features(encoder, train_photos, args.views, CROP, args.seed, cache, not args.quiet)
+    vmaps, vpooled, vab = cached_features(encoder, val_photos, 1, CROP, args.seed + 1, cache, not args.quiet)
+    centres = weights = None
+    n_bins = 0
+    if args.loss == "classification":
+        centres = torch.from_numpy(abbins.in_gamut_bins())
+        n_bins = len(centres)
+        counts = abbins.bin_counts(ab, centres)
+        weights = torch.from_numpy(abbins.rebalancing_weights(counts, centres.numpy()))
+    config = PretrainedConfig(loss=args.loss, width=args.width, n_bins=n_bins)
+    model = PretrainedFusionNet(config, encoder=encoder, bin_centres=centres)
+    optimizer = torch.optim.Adam(model.decoder.parameters(), lr=args.lr)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, args.steps) / args.steps)))
+    generator = torch.Generator().manual_seed(args.seed)
+    log_rows, running, start = [], [], time.perf_counter()
+    bar = tqdm(range(1, args.steps + 1), desc=f"training decoder ({args.loss})", disable=args.quiet)
+    for step in bar:
+        model.decoder.train()
+        index = torch.randint(0, len(ab), (args.batch,), generator=generator)
+        m, p, a = batch_of(maps, pooled, ab, index)
+        loss = loss_fn(model, model.decoder(m, p), a, weights)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+        running.append(loss.item())
+        if step % args.log_every == 0 or step == args.steps:
+            model.decoder.eval()
+            with torch.no_grad():
+                vm, vp, va = batch_of(vmaps, vpooled, vab, torch.arange(len(vab)))
+                val = loss_fn(model, model.decoder(vm, vp), va, weights).item()
+            row = {"step": step, "train_loss": float(np.mean(running)), "val_loss": val,
+                   "seconds": round(time.perf_counter() - start, 1)}
+            log_rows.append(row)
+            running = []
+            bar.set_postfix(train=f"{row['train_loss']:.4f}", val=f"{val:.4f}")
+    table, chosen = calibrate(model, calib_photos, progress=not args.quiet)
+    model.chroma_gain, model.temperature = float(chosen["gain"]), float(chosen["temperature"])
+    extra = {"steps": args.steps, "batch": args.batch, "lr": args.lr, "views": args.views, "seed": args.seed,
+             "calibrated_on": calibrated_on, "train_photos": len(train_photos),
+             "training_seconds": round(time.perf_counter() - start, 1)}
+    out = save_model(args.out, model, extra, overwrite=args.force)
+    with open(out.with_suffix(".log.csv"), "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(log_rows[0]))
+        writer.writeheader()
+        writer.writerows(log_rows)
+    table.round(4).to_csv(out.with_suffix(".calibration.csv"), index=False)
+    print(f"chosen on {calibrated_on}: temperature {model.temperature}, gain {model.chroma_gain} "
+          f"(PSNR {chosen['psnr']:.2f} dB, colorfulness ratio {chosen['colorfulness_ratio']:.2f})")
+    print(f"wrote {out}")
+    return out
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--loss", choices=LOSSES, default="classification",
+                    help="mse, smoothl1 (regression on a*b*) or classification (Zhang et al.'s rebalanced bins)")
+    ap.add_argument("--out", type=Path, default=Path("build/models/pretrained_fusion.safetensors"))
+    ap.add_argument("--steps", type=int, default=1200, help="decoder optimisation steps")
+    ap.add_argument("--batch", type=int, default=16, help="crops per step")
+    ap.add_argument("--lr", type=float, default=1e-3, help="Adam's learning rate (cosine-decayed to 0)")
+    ap.add_argument("--views", type=int, default=8, help="random crops encoded per training photo")
+    ap.add_argument("--width", type=int, default=48, help="decoder channels at stride 4")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--limit", type=int, help="use only the first N photos of each split (quick runs)")
+    ap.add_argument("--photos", type=Path, help="train on this folder of color photos instead of the course pack")
+    ap.add_argument("--calibrate-on", default="shift_val", help="course-pack split the gain is chosen on")
+    ap.add_argument("--cache", type=Path, default=Path("build/cache"), help="where encoded crops are kept")
+    ap.add_argument("--no-cache", action="store_true", help="encode the crops again, keep nothing on disk")
+    ap.add_argument("--log-every", type=int, default=100)
+    ap.add_argument("--force", action="store_true", help="replace --out if it exists")
+    ap.add_argument("--quiet", action="store_true")
+    return ap
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.out.exists() and not args.force:
+        print(f"error: {args.out} exists (use --force to replace it)", file=sys.stderr)
+        return 2
+    try:
+        enc.weights_path()
+    except enc.EncoderUnavailableError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    train(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
