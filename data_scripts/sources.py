@@ -100,5 +100,153 @@ PYPI = [
      "public-domain", "U.S. Navy photograph, via matplotlib"),
 ]
 
-# Optional extra Debian packages (not needed for the 250-photo target, kept for reference).
+# The Debian packages of the in-domain photos (train / val / test).
 DEBIAN_PACKAGES = ("gcompris-qt-data", "scratch", "opencv-doc")
+
+
+# =============================================================================================
+# Out-of-domain ("shift") sources: photos from sources never used for training. They only ever
+# go to the shift_val / shift_test splits, never to train / val / test. Every file below was
+# looked at on a contact sheet; the left-out files are named with the reason.
+# Each entry gives a scene label and a group: photos of the same scene (the same building, the
+# same evening) share a group, and a group always goes to one split, so shift_val and
+# shift_test never share a scene.
+# =============================================================================================
+
+# --- PyPI mvtb-data: images of the Machine Vision Toolbox for Python (Peter Corke) -----------
+# Fetched with `pip download --no-deps mvtb-data==1.6.1` into the data cache; read from the wheel.
+MVTB_DIST = "mvtb-data"
+MVTB_VERSION = "1.6.1"
+MVTB_DIR = "mvtbdata/images"
+# The wheel has no license file; its metadata classifies it "License :: OSI Approved :: MIT License".
+MVTB_LICENSE = "MIT"
+MVTB_ATTRIBUTION = "Peter Corke, Machine Vision Toolbox for Python data (mvtb-data on PyPI)"
+# path under MVTB_DIR -> (label, group)
+MVTB = {
+    # campus: one or two views per building of a university campus sequence (the others are
+    # more views of the same buildings); a building is one group
+    "campus/P1070491.png": ("outdoors", "mvtb-campus-brick"),
+    "campus/P1070494.png": ("outdoors", "mvtb-campus-brick"),
+    "campus/P1070496.png": ("outdoors", "mvtb-campus-whitebrick"),
+    "campus/P1070500.png": ("outdoors", "mvtb-campus-whitebrick"),
+    "campus/P1070503.png": ("outdoors", "mvtb-campus-whitebrick"),
+    "campus/P1070498.png": ("outdoors", "mvtb-campus-umbrellas"),
+    "campus/P1070504.png": ("outdoors", "mvtb-campus-umbrellas"),
+    "campus/P1070507.png": ("outdoors", "mvtb-campus-veranda"),
+    "campus/P1070510.png": ("outdoors", "mvtb-campus-veranda"),
+    "campus/P1070512.png": ("outdoors", "mvtb-campus-palms"),
+    "campus/P1070515.png": ("outdoors", "mvtb-campus-palms"),
+    "campus/P1070514.png": ("outdoors", "mvtb-campus-sandstone"),
+    "flowers1.png": ("nature", "mvtb-flowers1"), "flowers2.png": ("nature", "mvtb-flowers2"),
+    "flowers3.png": ("nature", "mvtb-flowers3"), "flowers4.png": ("nature", "mvtb-flowers4"),
+    "flowers5.png": ("nature", "mvtb-flowers5"), "flowers6.png": ("nature", "mvtb-flowers6"),
+    "flowers7.png": ("nature", "mvtb-flowers7"), "flowers8.png": ("nature", "mvtb-flowers8"),
+    "flowers9.png": ("nature", "mvtb-flowers9"),
+    # two photos of the same tomato plant: one group
+    "tomato_35.png": ("nature", "mvtb-tomato"), "tomato_54.png": ("nature", "mvtb-tomato"),
+    "eiffel-1.png": ("monuments", "mvtb-eiffel"),
+    "notre-dame.png": ("monuments", "mvtb-notre-dame"),
+    "church.png": ("monuments", "mvtb-church"),
+    "building2-3.png": ("outdoors", "mvtb-building2"),
+    "butterfly.jpg": ("animals", "mvtb-butterfly"),
+    "image3.jpg": ("outdoors", "mvtb-street"),
+    "lab-scene.png": ("indoors", "mvtb-lab"),
+    "mosaic/aerialphoto.png": ("outdoors", "mvtb-aerial"),  # the one color image of mosaic/
+    "parks.png": ("nature", "mvtb-parks"),
+    "road.png": ("outdoors", "mvtb-road"),
+    "rocks2-l.png": ("nature", "mvtb-rocks"),
+    "roof.png": ("outdoors", "mvtb-roof"),
+    "walls-l.png": ("outdoors", "mvtb-walls"),
+    # left out: lena.png; monalisa.png (a painting); 58060.png (a Berkeley Segmentation Dataset
+    # photo, Corel stock: the wheel's MIT license cannot cover it); greenscreen.png (a studio
+    # chroma-key test shot); the gray images (castle*, penguins, street, building2-1/2, seq/*,
+    # mosaic/*); synthetic, drawn or calibration images (5points, adelson, Image18, apriltag12,
+    # arucoboard, tags, fisheye_target, yellowtargets, multiblobs*, shark*, sharks, wally,
+    # wheres-wally, scale-space, segmentation, eg-morph*, calibration/*); second views and
+    # sequence frames (church.jpg = church.png, eiffel-2, rocks2-r, walls-r, tomato_14,
+    # tomato_124, the other campus views).
+}
+
+# --- Debian lomiri-wallpapers-16.04 / -20.04: desktop wallpapers, per-file licenses (DEP-5) ---
+LOMIRI_DIR = "usr/share/backgrounds"
+# package -> (folder the copyright file names the files under, {file: label})
+LOMIRI = {
+    "lomiri-wallpapers-16.04": ("16.04", {
+        "aitzgorri_by_Aitzol_Berasategi.jpg": "nature",
+        "Bridge_by_Sander_Klootwijk.jpg": "outdoors",
+        "Dragonfly_by_Bolly.jpg": "nature",
+        "free_by_Peter_Nerlich.jpg": "objects",
+        "friends_by_Aitzol_Berasategi.jpg": "animals",
+        "greentock_by_Peter_Nerlich.jpg": "objects",
+        "life_by_Aitzol_Berasategi.jpg": "nature",
+        "picosdeeuropa_by_Aitzol_Berasategi.jpg": "nature",
+        "Picture_0B_by_freespace.jpg": "objects",
+        "Picture_1A_by_freespace.jpg": "objects",
+        "seeding_by_Clements_Engelhardt.jpg": "nature",
+        "sunset_by_Aitzol_Berasategi.jpg": "nature",
+        "Wine_by_Jakkub_Mede.jpg": "objects",
+        # left out (abstract art): analogpattern_by_Peter_Nerlich.jpg, umang_by_Abhishek_Mudgal.jpg
+    }),
+    "lomiri-wallpapers-20.04": ("20.04", {
+        "Kleiber_by_Lukas_Baubkus.jpg": "animals",
+        # left out (abstract art / graphics): Fossa_by_Jasper_Roks.jpg, Infinite-Sea_by_Aury88.jpg,
+        # Painting-Colors_by__herobrine7gamer.jpg
+    }),
+}
+
+# --- Debian mate-backgrounds: the nature folder (per-file licenses, DEP-5) ----------------------
+MATE_DIR = "usr/share/backgrounds/mate"  # the copyright file names files relative to it
+MATE = {f"nature/{name}": "nature" for name in (
+    "Aqua.jpg", "Blinds.jpg", "Dune.jpg", "FreshFlower.jpg", "Garden.jpg", "GreenMeadow.jpg",
+    "LadyBird.jpg", "RainDrops.jpg", "Storm.jpg", "TwoWings.jpg", "Wood.jpg", "YellowFlower.jpg")}
+# left out: the abstract/ and desktop/ folders (abstract art, stripes, logos)
+
+# --- Debian palapeli-data: the jigsaw puzzles' photos ------------------------------------------
+# The package copyright has no per-file entry for them (its catch-all is GPL-2+); each puzzle's
+# .desktop file beside the photo names the author, the Wikimedia Commons page and the license,
+# and the builder records those.
+PALAPELI_DIR = "usr/share/palapeli/collection"
+PALAPELI = {
+    "castle-maintenon.jpg": "monuments",
+    "cincinnati-bridge.jpg": "outdoors",
+    "citrus-fruits.jpg": "objects",
+    "european-honey-bee.jpg": "animals",
+    "panther-chameleon-female.jpg": "animals",
+}
+
+# --- Debian kphotoalbum: the demo photo album ---------------------------------------------------
+# No machine-readable copyright: the package (demo database included) is GPL-2+, copyright
+# Jesper K. Pedersen and the KPhotoAlbum authors. Some photos are stored sideways: the album's
+# index.xml records the rotation and the builder applies it. CategoryImages/ holds 128 px crops
+# of these photos (too small, and near-duplicates): left out.
+KPHOTOALBUM_DIR = "usr/share/kphotoalbum/demo"
+KPHOTOALBUM_LICENSE = "GPL-2+"
+KPHOTOALBUM_ATTRIBUTION = ("Jesper K. Pedersen and the KPhotoAlbum authors, KPhotoAlbum demo album "
+                           "(no per-file entry: the package is GPL-2+)")
+# file -> (label, group): the photos of one place or one evening share a group
+KPHOTOALBUM = {
+    "anne_helene.jpg": ("people", "kpa-anne_helene"),
+    "bar55.jpg": ("people", "kpa-bar55"), "bar55_2.jpg": ("people", "kpa-bar55"),
+    "blackie.jpg": ("animals", "kpa-blackie"),  # a lizard in its terrarium
+    "donna.jpg": ("animals", "kpa-donna"), "donna_2.jpg": ("animals", "kpa-donna"),
+    "grand_canyon_1.jpg": ("nature", "kpa-grand_canyon"),
+    "grand_canyon_2.jpg": ("nature", "kpa-grand_canyon"),
+    "grand_canyon_3.jpg": ("nature", "kpa-grand_canyon"),
+    "jesper.jpg": ("people", "kpa-jesper"), "jesper_2.jpg": ("people", "kpa-jesper"),
+    "new_wave_1.jpg": ("people", "kpa-new_wave"), "new_wave_2.jpg": ("people", "kpa-new_wave"),
+    "pool.jpg": ("sports", "kpa-pool"), "pool_2.jpg": ("sports", "kpa-pool"),
+    "qt-logo.jpg": ("people", "kpa-qt-logo"),
+    "skagen.jpg": ("nature", "kpa-skagen"), "skagen_2.jpg": ("nature", "kpa-skagen"),
+    "cold_water.jpg": ("people", "kpa-skagen"),  # the same beach, the same day
+    "snow.jpg": ("nature", "kpa-snow"),
+    "spiff.jpg": ("animals", "kpa-spiff"), "spiff_2.jpg": ("animals", "kpa-spiff"),
+    "sunset.jpg": ("nature", "kpa-sunset"),
+    "wayne.jpg": ("people", "kpa-wayne"),
+}
+
+SHIFT_DEBIAN_PACKAGES = ("lomiri-wallpapers-16.04", "lomiri-wallpapers-20.04", "mate-backgrounds",
+                         "palapeli-data", "kphotoalbum")
+# A package's photos may go to either shift split, but both halves should see every source:
+# the split is stratified by source; the two lomiri-wallpapers packages are one source.
+SHIFT_SOURCE = {"lomiri-wallpapers-16.04": "lomiri-wallpapers",
+                "lomiri-wallpapers-20.04": "lomiri-wallpapers"}
