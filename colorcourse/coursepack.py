@@ -1,9 +1,20 @@
-"""The offline course pack: ~300 openly licensed real photos with scene labels and a fixed split.
+"""The offline course pack: ~380 openly licensed real photos with scene labels and a fixed split.
 
 Taught in notebooks/00_setup.ipynb (what the pack holds, where each photo comes from). Built by
 ``make data`` (data_scripts/build_course_pack.py) into ``<data>/coursepack/``: ``manifest.csv``
-(id, split, file, label, source, package, version, path_in_package, license, attribution,
-width, height, sha256) and the JPEGs, shorter side 256 px.
+(id, split, domain, file, label, source, package, version, path_in_package, license,
+attribution, width, height, sha256) and the JPEGs, shorter side 256 px.
+
+Two domains, five splits:
+
+* in-domain (``IN_DOMAIN_SPLITS``): ``train`` (the course's models are trained on it), ``val``
+  and ``test``, all from the same sources (GCompris, Scratch, OpenCV's samples, the sample photos
+  of scikit-image, scikit-learn and matplotlib);
+* out-of-domain (``SHIFT_SPLITS``): ``shift_val`` and ``shift_test``, photos from sources never
+  used for training (wallpapers of lomiri and MATE, palapeli's puzzles, KPhotoAlbum's demo album,
+  the mvtb-data images). Choose settings (gains, temperatures, losses) on ``shift_val``; report
+  on ``shift_test`` only. No photo of them is a near-duplicate of an in-domain photo, and no
+  near-duplicate or scene spans the two.
 """
 
 from __future__ import annotations
@@ -17,7 +28,9 @@ import pandas as pd
 from colorcourse.imageio import load_rgb
 from colorcourse.paths import DatasetMissingError, data_dir as default_data_dir
 
-SPLITS = ("train", "val", "test")
+IN_DOMAIN_SPLITS = ("train", "val", "test")
+SHIFT_SPLITS = ("shift_val", "shift_test")
+SPLITS = IN_DOMAIN_SPLITS + SHIFT_SPLITS
 
 
 @dataclass
@@ -60,10 +73,13 @@ def _resize_short_side(rgb: np.ndarray, size: int) -> np.ndarray:
 
 def load_split(split: str, limit: int | None = None, size: int | None = None,
                data_dir: str | Path | None = None) -> list[Photo]:
-    """The photos of one split ("train", "val" or "test") in manifest order (sorted by id).
+    """The photos of one split in manifest order (sorted by id): "train", "val" or "test"
+    (in-domain), or "shift_val" or "shift_test" (out-of-domain photos, never used for training).
 
     ``limit`` keeps the first ``limit`` photos; ``size`` resizes each so its shorter side is
-    ``size`` px (``None`` keeps the stored 256 px).
+    ``size`` px (``None`` keeps the stored 256 px). A shift split that is missing or empty (a pack
+    built before it existed, or with the out-of-domain sources unreachable) raises
+    DatasetMissingError naming the command that builds it (``make data``).
     """
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
@@ -74,6 +90,10 @@ def load_split(split: str, limit: int | None = None, size: int | None = None,
     folder = pack_dir(data_dir)
     rows = load_manifest(data_dir)
     rows = rows[rows["split"] == split].sort_values("id")
+    if split in SHIFT_SPLITS and rows.empty:
+        raise DatasetMissingError(
+            f"course pack's out-of-domain split {split!r} (empty or missing: the pack was built "
+            "before it existed, or its sources could not be fetched)", "make data", where=folder)
     if limit is not None:
         rows = rows.head(limit)
     photos = []
