@@ -1,13 +1,26 @@
-"""Build the offline course pack: ~300 openly licensed real photographs, shorter side 256 px.
+"""Build the offline course pack: ~380 openly licensed real photographs, shorter side 256 px.
 
     .venv/bin/python data_scripts/build_course_pack.py --data data      (what `make data` runs)
 
-Sources (see data_scripts/sources.py): Debian packages fetched with
-``apt-get download`` (gcompris-qt-data, scratch, opencv-doc) plus the sample photos that ship with
-scikit-image, scikit-learn and matplotlib. Every candidate passes the hand-kept lists, then a
-measurable rule (size, saturation, flat-color fraction, no alpha), then a perceptual-hash
-deduplication, and only then gets its fixed split (by a hash of its id) so no near-duplicate spans
-train and test. Output: ``DATA/coursepack/manifest.csv`` and ``DATA/coursepack/images/<label>/*.jpg``.
+Sources (see data_scripts/sources.py), in two domains:
+
+* in-domain ("in", splits train / val / test): Debian packages fetched with ``apt-get download``
+  (gcompris-qt-data, scratch, opencv-doc) plus the sample photos that ship with scikit-image,
+  scikit-learn and matplotlib. The course's models are trained on its train split.
+* out-of-domain ("shift", splits shift_val / shift_test): sources never used for training, the
+  Debian packages lomiri-wallpapers-16.04/-20.04, mate-backgrounds, palapeli-data and kphotoalbum
+  and the PyPI wheel mvtb-data (``pip download``). shift_val is for choosing settings (gains,
+  temperatures, losses), shift_test only for reporting. A shift source that cannot be fetched is
+  left out with a warning; the build never fails because of one.
+
+Every candidate passes the hand-kept lists, then a measurable rule (size, saturation,
+flat-color fraction, no alpha), then a perceptual-hash deduplication, and only then gets its fixed
+split (by a hash of its id) so no near-duplicate spans train and test. The in-domain photos are
+deduplicated and split exactly as if the shift sources did not exist; a shift photo that is a
+near-duplicate (or a crop) of any in-domain photo is dropped, shift photos are deduplicated among
+themselves, and the shift splits (by a hash of each photo's scene group, half and half, stratified
+by source) never put near-duplicates or one scene on both sides.
+Output: ``DATA/coursepack/manifest.csv`` and ``DATA/coursepack/images/<label>/*.jpg``.
 
 Idempotent: a rerun over a complete pack only verifies checksums and prints the summary. Files are
 written to a temporary name in the same folder and renamed, so an interrupted run never leaves a
@@ -40,7 +53,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 import sources  # noqa: E402  (the hand-kept lists beside this script)
 
-PACK_FORMAT = 4  # bump when the rules change: a pack built with other rules is rebuilt
+PACK_FORMAT = 5  # bump when the rules change: a pack built with other rules is rebuilt
 SHORT_SIDE = 256
 MIN_SIDE = 200  # px, on the original photo
 MIN_SATURATION = 0.08  # mean HSV saturation: below it an image is near-gray
@@ -51,7 +64,18 @@ MIN_SATURATION = 0.08  # mean HSV saturation: below it an image is near-gray
 MAX_FLAT_FRACTION = 0.92
 DHASH_MAX_DISTANCE = 6  # bits out of 64: at or below it two images are near-duplicates
 SPLITS = (("train", 0.70), ("val", 0.15), ("test", 0.15))
-MANIFEST_COLUMNS = ["id", "split", "file", "label", "source", "package", "version",
+SHIFT_SPLITS = ("shift_val", "shift_test")  # out-of-domain photos only, half and half
+# Out-of-domain photos are also compared with centre crops of every other photo (a wallpaper
+# shipped at another aspect ratio or zoom is the same photo): crops zoomed to these fractions of
+# each side, and crops to these aspect ratios (either way round). The comparison uses a 16 x 16
+# difference hash (256 bits); at or below CROP_MAX_DISTANCE bits a photo counts as a crop.
+# Measured on the real candidates: unrelated photos stay at 50 bits and more, the same photo
+# centre-cropped, resized and recompressed at 0-23 (a crop off these fractions by a few percent
+# scores higher and is not caught: same-scene photos are grouped by hand in sources.py instead).
+CROP_ZOOMS = (0.9, 0.8, 0.7, 0.6, 0.5)
+CROP_ASPECTS = (1.0, 5 / 4, 4 / 3, 3 / 2, 16 / 10, 16 / 9, 2.0)
+CROP_MAX_DISTANCE = 32
+MANIFEST_COLUMNS = ["id", "split", "domain", "file", "label", "source", "package", "version",
                     "path_in_package", "license", "attribution", "width", "height", "sha256"]
 
 
@@ -69,6 +93,8 @@ class Candidate:
     license: str
     attribution: str
     read: Callable[[], bytes] = field(repr=False)
+    domain: str = "in"  # "in": train / val / test; "shift": shift_val / shift_test only
+    group: str = ""  # photos of one scene share a group and a shift split (default: the id)
 
 
 def saturation_mean(rgb: np.ndarray) -> float:
@@ -165,6 +191,91 @@ def assign_splits(labels: dict[str, str]) -> dict[str, str]:
     return splits
 
 
+Signature = tuple[int, int, tuple[int, ...]]  # (dhash, 16 x 16 dhash, 16 x 16 dhashes of centre crops)
+
+
+def signature(rgb: np.ndarray) -> Signature:
+    """What the out-of-domain deduplication compares: the 64-bit dhash of the whole photo, its
+    256-bit dhash, and the 256-bit dhashes of its centre crops (CROP_ZOOMS, CROP_ASPECTS)."""
+    h, w = rgb.shape[:2]
+    boxes = [(round(h * zoom), round(w * zoom)) for zoom in CROP_ZOOMS]
+    for aspect in CROP_ASPECTS:
+        for a in {aspect, 1 / aspect}:
+            if w / h > a * 1.02:  # wider than a: keep the height, crop the width
+                boxes.append((h, round(h * a)))
+            elif w / h < a / 1.02:  # taller than a: keep the width, crop the height
+                boxes.append((round(w / a), w))
+    crops = []
+    for ch, cw in boxes:
+        ch, cw = max(17, ch), max(17, cw)
+        top, left = max(0, (h - ch) // 2), max(0, (w - cw) // 2)
+        crops.append(dhash(rgb[top:top + ch, left:left + cw], size=16))
+    return dhash(rgb), dhash(rgb, size=16), tuple(crops)
+
+
+def related(a: Signature, b: Signature) -> str | None:
+    """How photo ``b`` duplicates photo ``a``: "near-duplicate" (whole-frame dhashes within
+    DHASH_MAX_DISTANCE), "crop" (b is a centre crop of a), "contains" (a is a centre crop of b),
+    or None if unrelated."""
+    if hamming(a[0], b[0]) <= DHASH_MAX_DISTANCE:
+        return "near-duplicate"
+    if any(hamming(c, b[1]) <= CROP_MAX_DISTANCE for c in a[2]):
+        return "crop"
+    if any(hamming(a[1], c) <= CROP_MAX_DISTANCE for c in b[2]):
+        return "contains"
+    return None
+
+
+def deduplicate_shift(shift: dict[str, Signature], in_domain: dict[str, Signature],
+                      priority: dict[str, float] | None = None) -> dict[str, str]:
+    """Shift photos to drop, mapped to why: a near-duplicate or crop of ANY in-domain photo, or of
+    a shift photo kept before it (the largest photo of a group stays, ties by id), so no two kept
+    shift photos are near-duplicates and none can span shift_val / shift_test."""
+    priority = priority or {}
+    dropped: dict[str, str] = {}
+    kept: list[str] = []
+    for image_id in sorted(shift, key=lambda i: (-priority.get(i, 0), i)):
+        why = next((f"{how} of in-domain {other}" for other, h in sorted(in_domain.items())
+                    if (how := related(h, shift[image_id]))), None)
+        if why is None:
+            why = next((f"{how} of {other}" for other in kept
+                        if (how := related(shift[other], shift[image_id]))), None)
+        if why is None:
+            kept.append(image_id)
+        else:
+            dropped[image_id] = why
+    return dropped
+
+
+def assign_shift_splits(groups: dict[str, str], strata: dict[str, str]) -> dict[str, str]:
+    """{id: "shift_val" | "shift_test"} for out-of-domain photos, computed apart from the in-domain
+    split. ``groups`` maps each id to its scene group (a group goes to one split), ``strata`` each
+    id to its source. Within a source, groups ordered by their stable hash go one by one to the
+    half with fewer photos so far (a tie by the group's hash), so each source is split about 50/50
+    and, with 2+ groups, appears in both halves. Sources of one group are pooled."""
+    members: dict[str, list[str]] = {}
+    for image_id, group in groups.items():
+        members.setdefault(group or image_id, []).append(image_id)
+    group_stratum = {g: strata[ids[0]] for g, ids in members.items()}
+    n_groups = Counter(group_stratum.values())
+    by_stratum: dict[str, list[str]] = {}
+    for g, stratum in group_stratum.items():
+        by_stratum.setdefault(stratum if n_groups[stratum] >= 2 else "\0pooled", []).append(g)
+    splits = {}
+    for stratum_groups in by_stratum.values():
+        stratum_groups.sort(key=lambda g: (id_hash(g), g))
+        count = {name: 0 for name in SHIFT_SPLITS}
+        for g in stratum_groups:
+            if count["shift_val"] != count["shift_test"]:
+                name = min(SHIFT_SPLITS, key=lambda s: count[s])
+            else:
+                name = SHIFT_SPLITS[0] if id_hash("tie:" + g) < 0.5 else SHIFT_SPLITS[1]
+            count[name] += len(members[g])
+            for image_id in members[g]:
+                splits[image_id] = name
+    return splits
+
+
 def resize_short_side(image: Image.Image, short: int) -> Image.Image:
     """Resize so the shorter side is ``short`` px (Lanczos, antialiased)."""
     w, h = image.size
@@ -252,6 +363,11 @@ KEEP = {
     "gcompris-qt-data": (sources.GCOMPRIS_RCC_DIR + "/", sources.GCOMPRIS_COPYRIGHT),
     "scratch": (sources.SCRATCH_DIR + "/",),
     "opencv-doc": (sources.OPENCV_DIR + "/",),
+    # out-of-domain sources: the photos' folders and the copyright file
+    **{pkg: (f"{sources.LOMIRI_DIR}/", f"usr/share/doc/{pkg}/copyright") for pkg in sources.LOMIRI},
+    "mate-backgrounds": (f"{sources.MATE_DIR}/nature/", "usr/share/doc/mate-backgrounds/copyright"),
+    "palapeli-data": (f"{sources.PALAPELI_DIR}/", "usr/share/doc/palapeli-data/copyright"),
+    "kphotoalbum": (f"{sources.KPHOTOALBUM_DIR}/", "usr/share/doc/kphotoalbum/copyright"),
 }
 
 
@@ -399,8 +515,226 @@ def pypi_candidates() -> Iterator[Candidate]:
             attribution=attribution, read=path.read_bytes)
 
 
-def all_candidates(data: Path, use_debian: bool = True) -> tuple[list[Candidate], list[str]]:
-    """Every candidate photo, and warnings (e.g. Debian sources unavailable)."""
+# ------------------------------------------------------------------ out-of-domain sources
+def lomiri_candidates(package: str) -> Callable[[Path, str], Iterator[Candidate]]:
+    """A reader for one lomiri-wallpapers package (the copyright file names files by folder)."""
+    folder, photos = sources.LOMIRI[package]
+
+    def read(root: Path, version: str) -> Iterator[Candidate]:
+        stanzas = parse_dep5((root / f"usr/share/doc/{package}/copyright").read_text(encoding="utf-8"))
+        for name, label in sorted(photos.items()):
+            path = root / sources.LOMIRI_DIR / name
+            if not path.is_file():
+                continue
+            license_name, attribution = license_for(f"{folder}/{name}", stanzas)
+            yield Candidate(
+                id=f"lomiri-{Path(name).stem}".lower(), label=label, source="debian", package=package,
+                version=version, path_in_package=f"/{sources.LOMIRI_DIR}/{name}",
+                license=license_name or "unknown", attribution=attribution, read=path.read_bytes,
+                domain="shift")
+    return read
+
+
+def mate_candidates(root: Path, version: str) -> Iterator[Candidate]:
+    stanzas = parse_dep5((root / "usr/share/doc/mate-backgrounds/copyright").read_text(encoding="utf-8"))
+    for rel, label in sorted(sources.MATE.items()):
+        path = root / sources.MATE_DIR / rel
+        if not path.is_file():
+            continue
+        license_name, attribution = license_for(rel, stanzas)
+        yield Candidate(
+            id=f"mate-{rel.replace('/', '-').rsplit('.', 1)[0]}".lower(), label=label, source="debian",
+            package="mate-backgrounds", version=version, path_in_package=f"/{sources.MATE_DIR}/{rel}",
+            license=license_name or "unknown", attribution=attribution, read=path.read_bytes,
+            domain="shift")
+
+
+def read_desktop_entry(path: Path) -> dict[str, str]:
+    """key=value lines of a freedesktop .desktop file (localized keys and sections ignored)."""
+    entry = {}
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        key, sep, value = line.partition("=")
+        if sep and "[" not in key:
+            entry.setdefault(key.strip(), value.strip())
+    return entry
+
+
+PALAPELI_LICENSES = {"public domain": "public-domain", "fdl": "GFDL", "gnu-fdl": "GFDL"}
+
+
+def palapeli_candidates(root: Path, version: str) -> Iterator[Candidate]:
+    """The puzzle photos; each puzzle's .desktop file names the photo's author, page and license."""
+    base = root / sources.PALAPELI_DIR
+    entries = {}
+    for desktop in sorted(base.glob("*.desktop")):
+        entry = read_desktop_entry(desktop)
+        entries[entry.get("Image", desktop.stem + ".jpg")] = entry
+    for name, label in sorted(sources.PALAPELI.items()):
+        path = base / name
+        if not path.is_file():
+            continue
+        entry = entries.get(name, {})
+        license_raw = entry.get("X-KDE-PluginInfo-License", "")
+        license_name = PALAPELI_LICENSES.get(license_raw.lower(), license_raw) or "GPL-2+"
+        attribution = "; ".join(x for x in (entry.get("X-KDE-PluginInfo-Author", ""),
+                                            entry.get("X-KDE-PluginInfo-Website", "")) if x)
+        attribution = f"{attribution} (per the puzzle's .desktop file)" if license_raw else CATCH_ALL
+        yield Candidate(
+            id=f"palapeli-{Path(name).stem}".lower(), label=label, source="debian",
+            package="palapeli-data", version=version, path_in_package=f"/{sources.PALAPELI_DIR}/{name}",
+            license=license_name, attribution=attribution,
+            read=path.read_bytes, domain="shift")
+
+
+def kphotoalbum_angles(index_xml: Path) -> dict[str, int]:
+    """{file: clockwise rotation in degrees} from the demo album's index.xml."""
+    import xml.etree.ElementTree as ET
+
+    if not index_xml.is_file():
+        return {}
+    return {im.get("file"): int(im.get("angle") or 0) for im in ET.parse(index_xml).getroot().iter("image")}
+
+
+def rotated_png(path: Path, clockwise: int) -> bytes:
+    """The photo turned ``clockwise`` degrees, losslessly as PNG."""
+    with Image.open(path) as image:
+        turned = image.convert("RGB").rotate(-clockwise, expand=True)
+    buffer = io.BytesIO()
+    turned.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def kphotoalbum_candidates(root: Path, version: str) -> Iterator[Candidate]:
+    base = root / sources.KPHOTOALBUM_DIR
+    angles = kphotoalbum_angles(base / "index.xml")
+    for name, (label, group) in sorted(sources.KPHOTOALBUM.items()):
+        path = base / name
+        if not path.is_file():
+            continue
+        angle = angles.get(name, 0) % 360
+        read = path.read_bytes if angle == 0 else (lambda p=path, a=angle: rotated_png(p, a))
+        yield Candidate(
+            id=f"kphotoalbum-{Path(name).stem}".lower(), label=label, source="debian",
+            package="kphotoalbum", version=version, path_in_package=f"/{sources.KPHOTOALBUM_DIR}/{name}",
+            license=sources.KPHOTOALBUM_LICENSE,
+            attribution=sources.KPHOTOALBUM_ATTRIBUTION + (f"; turned {angle} degrees as the album's "
+                                                           "index.xml says" if angle else ""),
+            read=read, domain="shift", group=group)
+
+
+def fetch_wheel(dist: str, version: str, cache: Path) -> Path:
+    """``pip download --no-deps dist==version`` into ``cache`` once (kept for reruns); the wheel's
+    path. The download lands in a temporary folder first, so a half-downloaded wheel never sits
+    in the cache under its name. Raises RuntimeError when pip cannot get it."""
+    cache.mkdir(parents=True, exist_ok=True)
+    pattern = f"{dist.replace('-', '_')}-{version}-*.whl"
+    found = sorted(cache.glob(pattern))
+    if found:
+        return found[-1]
+    partial = cache / ".partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir()
+    print(f"pip download --no-deps {dist}=={version}  (into {cache})")
+    try:
+        result = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--quiet",
+                                 "--disable-pip-version-check", "--timeout", "30", "--retries", "1",
+                                 f"{dist}=={version}", "-d", str(partial)],
+                                capture_output=True, text=True, timeout=900)
+    except subprocess.TimeoutExpired:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise RuntimeError("pip download timed out") from None
+    wheels = sorted(partial.glob(pattern))
+    if result.returncode != 0 or not wheels:
+        shutil.rmtree(partial, ignore_errors=True)
+        lines = [x for x in (result.stderr or result.stdout).strip().splitlines() if x.startswith("ERROR")]
+        raise RuntimeError(lines[-1] if lines else "pip download produced no wheel")
+    os.replace(wheels[0], cache / wheels[0].name)
+    shutil.rmtree(partial, ignore_errors=True)
+    return cache / wheels[0].name
+
+
+def mvtb_candidates(wheel: Path) -> Iterator[Candidate]:
+    """The hand-listed photos of the mvtb-data wheel, read from the wheel (a zip) itself."""
+    import zipfile
+
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        metadata = next((n for n in names if n.endswith(".dist-info/METADATA")), None)
+        version = next((line.split(":", 1)[1].strip() for line in archive.read(metadata).decode(
+            "utf-8", "replace").splitlines() if line.startswith("Version:")), "") if metadata else ""
+    version = version or wheel.name.split("-")[1]
+
+    def reader(inner: str) -> Callable[[], bytes]:
+        def read() -> bytes:
+            with zipfile.ZipFile(wheel) as archive:
+                return archive.read(inner)
+        return read
+
+    for rel, (label, group) in sorted(sources.MVTB.items()):
+        inner = f"{sources.MVTB_DIR}/{rel}"
+        if inner not in names:
+            continue
+        yield Candidate(
+            id=f"mvtb-{rel.replace('/', '-').rsplit('.', 1)[0]}".lower(), label=label, source="pypi",
+            package=sources.MVTB_DIST, version=version, path_in_package=inner,
+            license=sources.MVTB_LICENSE, attribution=sources.MVTB_ATTRIBUTION, read=reader(inner),
+            domain="shift", group=group)
+
+
+SHIFT_READERS: dict[str, Callable[[Path, str], Iterator[Candidate]]] = {
+    **{pkg: lomiri_candidates(pkg) for pkg in sources.LOMIRI},
+    "mate-backgrounds": mate_candidates,
+    "palapeli-data": palapeli_candidates,
+    "kphotoalbum": kphotoalbum_candidates,
+}
+
+
+def shift_candidates(data: Path, use_debian: bool = True) -> tuple[list[Candidate], list[str]]:
+    """The out-of-domain candidates, and warnings. Never raises: a source that cannot be fetched,
+    unpacked or read is left out with a warning (the in-domain pack does not depend on it)."""
+    found: list[Candidate] = []
+    warnings: list[str] = []
+    try:
+        wheel = fetch_wheel(sources.MVTB_DIST, sources.MVTB_VERSION, data / "cache" / "pypi")
+        found.extend(mvtb_candidates(wheel))
+    except Exception as error:  # no network, no pip, a broken wheel: only this source is lost
+        warnings.append(f"out-of-domain source {sources.MVTB_DIST}=={sources.MVTB_VERSION} unavailable "
+                        f"({type(error).__name__}: {error}); its photos are left out of shift_val/shift_test.")
+    if not use_debian:
+        return found, warnings
+    if not have_apt():
+        warnings.append("apt-get / dpkg-deb not found: the out-of-domain Debian sources "
+                        f"({', '.join(sources.SHIFT_DEBIAN_PACKAGES)}) are left out.")
+        return found, warnings
+    try:
+        debs, failed = fetch_debs(sources.SHIFT_DEBIAN_PACKAGES, data / "cache" / "debs")
+    except Exception as error:
+        debs, failed = {}, {pkg: f"{type(error).__name__}: {error}" for pkg in sources.SHIFT_DEBIAN_PACKAGES}
+    for pkg, why in failed.items():
+        warnings.append(f"out-of-domain Debian package {pkg} unavailable ({why}); its photos are left out.")
+    for pkg, deb in debs.items():
+        try:
+            root, version = unpack_deb(deb, data / "cache" / "unpacked" / pkg, KEEP[pkg])
+            found.extend(SHIFT_READERS[pkg](root, version))
+        except Exception as error:
+            warnings.append(f"out-of-domain Debian package {pkg} unreadable ({type(error).__name__}: "
+                            f"{error}); its photos are left out.")
+    return found, warnings
+
+
+def all_candidates(data: Path, use_debian: bool = True, use_shift: bool = True
+                   ) -> tuple[list[Candidate], list[str]]:
+    """Every candidate photo, in-domain then out-of-domain, and warnings (sources unavailable)."""
+    found, warnings = in_domain_candidates(data, use_debian)
+    if use_shift:
+        shift, shift_warnings = shift_candidates(data, use_debian)
+        found += shift
+        warnings += shift_warnings
+    return found, warnings
+
+
+def in_domain_candidates(data: Path, use_debian: bool = True) -> tuple[list[Candidate], list[str]]:
+    """Every in-domain candidate photo, and warnings (e.g. Debian sources unavailable)."""
     warnings: list[str] = []
     found: list[Candidate] = list(pypi_candidates())
     if not use_debian:
@@ -430,8 +764,24 @@ def all_candidates(data: Path, use_debian: bool = True) -> tuple[list[Candidate]
 @dataclass
 class Accepted:
     candidate: Candidate
-    rgb: np.ndarray  # H x W x 3 uint8, the original
+    rgb: np.ndarray  # H x W x 3 uint8, the original (out-of-domain: shorter side at most SHIFT_WORK_SIDE)
     hash: int
+    pixels: int = 0  # of the original
+
+
+# Out-of-domain wallpapers reach 6000 x 4000 px: they are screened at this shorter side (the
+# rules look at 256 px anyway), so memory stays small. In-domain photos are screened as before.
+SHIFT_WORK_SIDE = 1024
+
+
+def decode(cand: Candidate) -> Image.Image:
+    image = Image.open(io.BytesIO(cand.read()))
+    if cand.domain == "shift" and image.format == "JPEG" and min(image.size) > 2 * SHIFT_WORK_SIDE:
+        w, h = image.size
+        scale = SHIFT_WORK_SIDE / min(w, h)
+        image.draft("RGB", (round(w * scale), round(h * scale)))  # fast DCT downscale, >= that size
+    image.load()
+    return image
 
 
 def screen(candidates: list[Candidate], progress: bool = True) -> tuple[list[Accepted], list[tuple[str, str]]]:
@@ -441,21 +791,23 @@ def screen(candidates: list[Candidate], progress: bool = True) -> tuple[list[Acc
     accepted, rejected = [], []
     for cand in tqdm(candidates, desc="screening candidates", disable=not progress):
         try:
-            image = Image.open(io.BytesIO(cand.read()))
-            image.load()
+            image = decode(cand)
         except Exception as error:  # a corrupt file in a package: report it, keep going
             rejected.append((cand.id, f"cannot decode ({type(error).__name__})"))
             continue
         reason, rgb = reject_reason(image)
         if reason:
             rejected.append((cand.id, reason))
-        else:
-            accepted.append(Accepted(cand, rgb, dhash(rgb)))
+            continue
+        pixels = rgb.shape[0] * rgb.shape[1]
+        if cand.domain == "shift" and min(rgb.shape[:2]) > SHIFT_WORK_SIDE:
+            rgb = np.asarray(resize_short_side(Image.fromarray(rgb), SHIFT_WORK_SIDE))
+        accepted.append(Accepted(cand, rgb, dhash(rgb), pixels))
     return accepted, rejected
 
 
 def manifest_row(cand: Candidate, split: str, file: str, width: int, height: int, digest: str) -> dict:
-    return {"id": cand.id, "split": split, "file": file, "label": cand.label, "source": cand.source,
+    return {"id": cand.id, "split": split, "domain": cand.domain, "file": file, "label": cand.label, "source": cand.source,
             "package": cand.package, "version": cand.version, "path_in_package": cand.path_in_package,
             "license": cand.license, "attribution": cand.attribution, "width": width,
             "height": height, "sha256": digest}
@@ -493,22 +845,36 @@ def verify_pack(pack: Path) -> list[str]:
 
 
 def summarize(rows: list[dict], rejected: list[tuple[str, str]] | None = None,
-              duplicates: dict[str, str] | None = None) -> str:
+              duplicates: dict[str, str] | None = None,
+              shift_dropped: dict[str, str] | None = None) -> str:
     """Counts per split, source, package and label, and what was filtered out and why."""
     lines = [f"course pack: {len(rows)} photos"]
-    for key in ("split", "source", "package", "label"):
-        counts = Counter(r[key] for r in rows)
+    for key in ("split", "domain", "source", "package", "label"):
+        counts = Counter(r.get(key, "in") for r in rows)
         lines.append(f"  per {key}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     table = Counter((r["label"], r["split"]) for r in rows)
     lines.append("  label x split (train/val/test): " + ", ".join(
         f"{lab} {table[lab, 'train']}/{table[lab, 'val']}/{table[lab, 'test']}"
-        for lab in sorted({r['label'] for r in rows})))
+        for lab in sorted({r['label'] for r in rows if r['split'] not in SHIFT_SPLITS})))
+    shift_rows = [r for r in rows if r["split"] in SHIFT_SPLITS]
+    if shift_rows:
+        by_package = Counter((r["package"], r["split"]) for r in shift_rows)
+        lines.append("  out-of-domain package x split (shift_val/shift_test): " + ", ".join(
+            f"{pkg} {by_package[pkg, 'shift_val']}/{by_package[pkg, 'shift_test']}"
+            for pkg in sorted({r['package'] for r in shift_rows})))
+        by_label = Counter((r["label"], r["split"]) for r in shift_rows)
+        lines.append("  out-of-domain label x split (shift_val/shift_test): " + ", ".join(
+            f"{lab} {by_label[lab, 'shift_val']}/{by_label[lab, 'shift_test']}"
+            for lab in sorted({r['label'] for r in shift_rows})))
     if rejected is not None:
         reasons = Counter(why for _, why in rejected)
         lines.append(f"  filtered out: {len(rejected)} (" + "; ".join(f"{why}: {n}" for why, n in reasons.most_common()) + ")")
     if duplicates is not None:
         lines.append(f"  near-duplicates dropped: {len(duplicates)} (" + ", ".join(
             f"{a} ~ {b}" for a, b in sorted(duplicates.items())) + ")")
+    if shift_dropped is not None:
+        lines.append(f"  out-of-domain photos dropped as duplicates: {len(shift_dropped)}" + "".join(
+            f"\n    {a}: {why}" for a, why in sorted(shift_dropped.items())))
     return "\n".join(lines)
 
 
@@ -533,14 +899,34 @@ def build(data: Path, candidates: list[Candidate] | None = None, force: bool = F
     if clashes:
         raise ValueError(f"candidate ids are not unique: {clashes[:5]}")
 
+    unknown = {c.domain for c in candidates} - {"in", "shift"}
+    if unknown:
+        raise ValueError(f"candidate domain must be 'in' or 'shift', got {sorted(unknown)}")
+
     accepted, rejected = screen(candidates, progress=progress)
-    duplicates = deduplicate({a.candidate.id: a.hash for a in accepted},
-                             priority={a.candidate.id: a.rgb.shape[0] * a.rgb.shape[1] for a in accepted})
-    kept = [a for a in accepted if a.candidate.id not in duplicates]
+    # In-domain: deduplicated and split exactly as if the shift sources did not exist.
+    in_domain = [a for a in accepted if a.candidate.domain == "in"]
+    duplicates = deduplicate({a.candidate.id: a.hash for a in in_domain},
+                             priority={a.candidate.id: a.rgb.shape[0] * a.rgb.shape[1] for a in in_domain})
+    kept = [a for a in in_domain if a.candidate.id not in duplicates]
+    splits = assign_splits({a.candidate.id: a.candidate.label for a in kept})
+
+    # Out-of-domain: never near any in-domain photo (kept or not), no near-duplicates among
+    # themselves, then half and half by scene group, stratified by source.
+    shift = [a for a in accepted if a.candidate.domain == "shift"]
+    shift_dropped = deduplicate_shift(
+        {a.candidate.id: signature(a.rgb) for a in shift},
+        {a.candidate.id: signature(a.rgb) for a in in_domain},
+        priority={a.candidate.id: a.pixels for a in shift}) if shift else {}
+    shift_kept = [a for a in shift if a.candidate.id not in shift_dropped]
+    splits.update(assign_shift_splits(
+        {a.candidate.id: a.candidate.group or a.candidate.id for a in shift_kept},
+        {a.candidate.id: sources.SHIFT_SOURCE.get(a.candidate.package, a.candidate.package)
+         for a in shift_kept}))
+    kept += shift_kept
 
     from tqdm.auto import tqdm
 
-    splits = assign_splits({a.candidate.id: a.candidate.label for a in kept})
     rows = []
     for item in tqdm(kept, desc="writing photos", disable=not progress):
         cand = item.candidate
@@ -559,20 +945,25 @@ def build(data: Path, candidates: list[Candidate] | None = None, force: bool = F
             old.unlink()
     write_manifest(pack / "manifest.csv", rows)
     write_atomic(pack / "FORMAT", f"{PACK_FORMAT}\n".encode())
-    print(summarize(rows, rejected, duplicates))
+    print(summarize(rows, rejected, duplicates, shift_dropped if shift else None))
     for warning in warnings:
         print(f"WARNING: {warning}", file=sys.stderr)
     return rows
 
 
-def contact_sheet(pack: Path, out: Path, columns: int = 20, thumb: int = 96) -> Path:
-    """A PNG grid of every photo in the pack, by label, to check by eye that no drawing got in."""
+def contact_sheet(pack: Path, out: Path, columns: int = 20, thumb: int = 96,
+                  splits: tuple[str, ...] | None = None) -> Path:
+    """A PNG grid of every photo in the pack (or of the given splits), by label, to check by eye
+    that no drawing got in."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = sorted(read_manifest(pack / "manifest.csv"), key=lambda r: (r["label"], r["id"]))
+    rows = sorted((r for r in read_manifest(pack / "manifest.csv") if not splits or r["split"] in splits),
+                  key=lambda r: (r["label"], r["id"]))
+    if not rows:
+        raise ValueError(f"no photos in the pack's splits {splits}")
     n_rows = -(-len(rows) // columns)
     fig, axes = plt.subplots(n_rows, columns, figsize=(columns * 1.2, n_rows * 1.0), squeeze=False)
     for ax in axes.ravel():
@@ -581,7 +972,7 @@ def contact_sheet(pack: Path, out: Path, columns: int = 20, thumb: int = 96) -> 
         with Image.open(pack / row["file"]) as image:
             image.thumbnail((thumb, thumb))
             ax.imshow(np.asarray(image))
-        ax.set_title(f"{row['label']}\n{row['id'][-18:]}", fontsize=4)
+        ax.set_title(f"{row['label']} {row['split']}\n{row['id'][-22:]}", fontsize=4)
     fig.tight_layout(pad=0.2)
     fig.savefig(out, dpi=110)
     plt.close(fig)
@@ -594,20 +985,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=default_data,
                         help="data folder (default: $COLORCOURSE_DATA or data)")
     parser.add_argument("--force", action="store_true", help="rebuild every photo")
-    parser.add_argument("--no-debian", action="store_true", help="only the PyPI sample photos")
+    parser.add_argument("--no-debian", action="store_true",
+                        help="no Debian packages: only the PyPI photos (and mvtb-data's, unless --no-shift)")
+    parser.add_argument("--no-shift", action="store_true",
+                        help="leave the out-of-domain sources out (no shift_val / shift_test splits)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.add_argument("--contact-sheet", type=Path, metavar="PNG",
                         help="also draw every photo of the pack into this PNG grid")
+    parser.add_argument("--contact-sheet-splits", metavar="SPLIT,...",
+                        help="only these splits on the contact sheet (e.g. shift_val,shift_test)")
     args = parser.parse_args(argv)
     start = time.perf_counter()
     candidates = warnings = None
-    if args.no_debian:
-        candidates, warnings = all_candidates(args.data, use_debian=False)
-        warnings.append("--no-debian: the pack holds only the few PyPI sample photos.")
+    if args.no_debian or args.no_shift:
+        candidates, warnings = all_candidates(args.data, use_debian=not args.no_debian,
+                                              use_shift=not args.no_shift)
+        if args.no_debian:
+            warnings.append("--no-debian: the pack holds only the few PyPI sample photos.")
+        if args.no_shift:
+            warnings.append("--no-shift: the pack has no out-of-domain photos (shift_val, shift_test).")
     build(args.data, candidates=candidates, force=args.force, progress=not args.quiet, warnings=warnings)
     print(f"done in {time.perf_counter() - start:.1f} s -> {args.data / 'coursepack'}")
     if args.contact_sheet:
-        print(f"contact sheet: {contact_sheet(args.data / 'coursepack', args.contact_sheet)}")
+        splits = tuple(s for s in (args.contact_sheet_splits or "").split(",") if s) or None
+        print(f"contact sheet: {contact_sheet(args.data / 'coursepack', args.contact_sheet, splits=splits)}")
     return 0
 
 

@@ -4,6 +4,7 @@
 import hashlib
 import io
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -130,11 +131,17 @@ def test_split_is_stable_stratified_and_about_70_15_15():
     assert sorted(tiny.values()).count("train") == 6 and set(tiny.values()) == {"train", "val", "test"}
 
 
+def no_pip_network(dist, version, cache):
+    raise RuntimeError("ERROR: Could not find a version that satisfies the requirement (no network)")
+
+
 def test_without_apt_the_pack_falls_back_to_pypi_photos_with_a_warning(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(builder, "have_apt", lambda: False)
+    monkeypatch.setattr(builder, "fetch_wheel", no_pip_network)  # and no pip network either
     rows = builder.build(tmp_path, progress=False)
     err = capsys.readouterr().err
     assert "WARNING" in err and "only" in err
+    assert "mvtb-data==1.6.1 unavailable" in err and "out-of-domain Debian sources" in err
     assert len(rows) >= 6 and {r["source"] for r in rows} == {"pypi"}
     assert {r["split"] for r in rows} == {"train", "val", "test"}
     assert not builder.verify_pack(tmp_path / "coursepack")
@@ -200,6 +207,173 @@ def test_build_writes_pack_then_noop_then_resumes(tmp_path, capsys):
     assert 0.0 <= small.rgb.min() and small.rgb.max() <= 1.0
 
 
+# ------------------------------------------------------------------ out-of-domain (shift) splits
+def photo(seed: int, size=(320, 240)) -> np.ndarray:
+    """A fabricated photo: a smooth random color field plus sensor-like noise (passes the rules)."""
+    rng = np.random.default_rng(seed)
+    low = rng.uniform(0, 255, (6, 8, 3)).astype(np.uint8)
+    image = np.asarray(Image.fromarray(low).resize(size, Image.Resampling.BICUBIC)).astype(float)
+    return np.clip(image + rng.normal(0, 12, image.shape), 0, 255).astype(np.uint8)
+
+
+def candidate(image_id, rgb, domain="in", package="in-pkg", label="nature", group=""):
+    return builder.Candidate(image_id, label, "debian", package, "1", f"/x/{image_id}.png", "CC0-1.0",
+                             "test", read=lambda b=png(rgb): b, domain=domain, group=group)
+
+
+def in_domain_fakes(n=16):
+    return [candidate(f"in-{i:02d}", photo(i), label=("animals", "nature", "tools")[i % 3])
+            for i in range(n)]
+
+
+def shift_fakes():
+    """Two shift sources of 8 photos each (seeds 100+), one pair sharing a scene group."""
+    cands = [candidate(f"shift-a-{i}", photo(100 + i), "shift", "shift-pkg-a") for i in range(8)]
+    cands += [candidate(f"shift-b-{i}", photo(200 + i), "shift", "shift-pkg-b",
+                        group="scene-b01" if i < 2 else "") for i in range(8)]
+    return cands
+
+
+def splits_of(rows):
+    return {r["id"]: r["split"] for r in rows}
+
+
+def test_shift_candidates_only_in_shift_splits_and_in_domain_split_unchanged(tmp_path):
+    before = builder.build(tmp_path / "a", candidates=in_domain_fakes(), progress=False)
+    after = builder.build(tmp_path / "b", candidates=in_domain_fakes() + shift_fakes(), progress=False)
+    in_before = splits_of(before)
+    assert set(in_before.values()) == {"train", "val", "test"}
+    # the in-domain photos and their splits are exactly what they were without the shift sources
+    assert {i: s for i, s in splits_of(after).items() if i.startswith("in-")} == in_before
+    shift_rows = [r for r in after if r["id"].startswith("shift-")]
+    assert len(shift_rows) == 16 and {r["domain"] for r in shift_rows} == {"shift"}
+    assert {r["domain"] for r in after if r["id"].startswith("in-")} == {"in"}
+    assert {r["split"] for r in shift_rows} == {"shift_val", "shift_test"}
+    # stratified by source: each source has photos in both halves, about half and half
+    for pkg in ("shift-pkg-a", "shift-pkg-b"):
+        halves = Counter(r["split"] for r in shift_rows if r["package"] == pkg)
+        assert halves["shift_val"] == halves["shift_test"] == 4, halves
+    # a scene group goes to one split
+    assert splits_of(after)["shift-b-0"] == splits_of(after)["shift-b-1"]
+    # the reader sees them, and never in the in-domain splits
+    shift_test = coursepack.load_split("shift_test", data_dir=tmp_path / "b")
+    shift_val = coursepack.load_split("shift_val", data_dir=tmp_path / "b")
+    assert sorted(p.name for p in shift_test + shift_val) == sorted(r["id"] for r in shift_rows)
+    in_domain = [p.name for s in coursepack.IN_DOMAIN_SPLITS for p in coursepack.load_split(s, data_dir=tmp_path / "b")]
+    assert sorted(in_domain) == sorted(in_before)
+    manifest = coursepack.load_manifest(tmp_path / "b")
+    assert set(manifest.loc[manifest["domain"] == "shift", "split"]) <= set(coursepack.SHIFT_SPLITS)
+    assert set(manifest.loc[manifest["domain"] == "in", "split"]) <= set(coursepack.IN_DOMAIN_SPLITS)
+
+
+def test_shift_split_is_stable_stratified_and_keeps_groups_together():
+    groups = {f"{src}-{i}": (f"{src}-g{i // 3}" if src == "k" else f"{src}-{i}")
+              for src in ("k", "m", "w") for i in range(12)}
+    strata = {i: i.split("-")[0] for i in groups}
+    strata["lonely"], groups["lonely"] = "solo", "lonely"  # a one-photo source is pooled
+    splits = builder.assign_shift_splits(groups, strata)
+    assert splits == builder.assign_shift_splits(dict(reversed(list(groups.items()))), strata)
+    assert set(splits.values()) == {"shift_val", "shift_test"}
+    for src in ("k", "m", "w"):
+        counts = Counter(s for i, s in splits.items() if strata[i] == src)
+        assert abs(counts["shift_val"] - counts["shift_test"]) <= 3 and len(counts) == 2, (src, counts)
+    for g in set(groups.values()):
+        assert len({splits[i] for i in groups if groups[i] == g}) == 1
+
+
+def test_shift_photo_near_duplicate_or_crop_of_in_domain_is_dropped(tmp_path, capsys):
+    in_cands = in_domain_fakes(9)
+    original = photo(4, size=(640, 480))
+    in_cands[4] = candidate("in-04", original, label=in_cands[4].label)
+    copy = np.asarray(Image.fromarray(original).resize((480, 360), Image.Resampling.BILINEAR))
+    crop = original[60:420]  # the same photo cropped to 16:9, as a wallpaper package ships it
+    shift = shift_fakes() + [candidate("shift-copy", copy, "shift", "shift-pkg-a"),
+                             candidate("shift-crop", crop, "shift", "shift-pkg-b")]
+    rows = builder.build(tmp_path, candidates=in_cands + shift, progress=False)
+    out = capsys.readouterr().out
+    ids = {r["id"] for r in rows}
+    assert "in-04" in ids and "shift-copy" not in ids and "shift-crop" not in ids
+    assert "shift-copy: near-duplicate of in-domain in-04" in out
+    assert "shift-crop: crop of in-domain in-04" in out
+    assert len([i for i in ids if i.startswith("shift-")]) == 16  # the unrelated ones all stay
+
+
+def test_no_near_duplicate_pair_spans_shift_val_and_shift_test(tmp_path, capsys):
+    shift = shift_fakes()
+    # a wallpaper shipped at three sizes, and a 16:9 centre crop of another photo
+    big = photo(300, size=(1280, 960))
+    for k, size in enumerate([(1280, 960), (800, 600), (400, 300)]):
+        shift.append(candidate(f"shift-wall-{k}", np.asarray(Image.fromarray(big).resize(size)),
+                               "shift", ("shift-pkg-a", "shift-pkg-b")[k % 2]))
+    other = photo(301, size=(800, 600))
+    shift += [candidate("shift-full", other, "shift", "shift-pkg-a"),
+              candidate("shift-wide", other[75:525], "shift", "shift-pkg-b")]
+    rows = builder.build(tmp_path, candidates=in_domain_fakes() + shift, progress=False)
+    out = capsys.readouterr().out
+    ids = {r["id"] for r in rows}
+    # of each family only the largest stays, and the printout says why the others went
+    assert {"shift-wall-0", "shift-full"} <= ids
+    assert not {"shift-wall-1", "shift-wall-2", "shift-wide"} & ids
+    assert "shift-wall-1: near-duplicate of shift-wall-0" in out and "shift-wide: crop of shift-full" in out
+    # on the written photos: no pair across shift_val / shift_test is a near-duplicate or a crop
+    pack = tmp_path / "coursepack"
+    sig = {r["id"]: builder.signature(np.asarray(Image.open(pack / r["file"]).convert("RGB")))
+           for r in rows if r["domain"] == "shift"}
+    split = splits_of(rows)
+    for a in sig:
+        for b in sig:
+            if split[a] == "shift_val" and split[b] == "shift_test":
+                assert builder.related(sig[a], sig[b]) is None, (a, b)
+
+
+def test_failing_shift_sources_only_warn(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(builder, "fetch_wheel", no_pip_network)
+    monkeypatch.setattr(builder, "have_apt", lambda: True)
+
+    def fetch_debs(packages, cache):
+        assert packages == builder.sources.SHIFT_DEBIAN_PACKAGES
+        debs = {"mate-backgrounds": cache / "mate-backgrounds_1_all.deb"}
+        return debs, {p: "E: Unable to locate package " + p for p in packages if p not in debs}
+
+    def unpack_deb(deb, dest, keep=()):
+        raise RuntimeError(f"dpkg-deb --fsys-tarfile {deb} failed")
+
+    monkeypatch.setattr(builder, "fetch_debs", fetch_debs)
+    monkeypatch.setattr(builder, "unpack_deb", unpack_deb)
+    found, warnings = builder.shift_candidates(tmp_path)
+    assert found == []
+    assert any("mvtb-data==1.6.1 unavailable" in w for w in warnings)
+    assert any("kphotoalbum unavailable (E: Unable to locate package kphotoalbum)" in w for w in warnings)
+    assert any("mate-backgrounds unreadable" in w for w in warnings)
+
+    # the whole build goes on with the in-domain photos and says what is missing
+    monkeypatch.setattr(builder, "in_domain_candidates", lambda data, use_debian=True: (in_domain_fakes(), []))
+    rows = builder.build(tmp_path, progress=False)
+    err = capsys.readouterr().err
+    assert "WARNING: out-of-domain" in err and len(rows) == 16
+    assert {r["split"] for r in rows} == {"train", "val", "test"}
+    assert not builder.verify_pack(tmp_path / "coursepack")
+    with pytest.raises(DatasetMissingError, match="make data") as missing:
+        coursepack.load_split("shift_test", data_dir=tmp_path)
+    assert "shift_test" in str(missing.value)
+
+    # even fetch_debs itself blowing up is only a warning
+    monkeypatch.setattr(builder, "fetch_debs", lambda packages, cache: 1 / 0)
+    found, warnings = builder.shift_candidates(tmp_path)
+    assert found == [] and sum("ZeroDivisionError" in w for w in warnings) == len(builder.sources.SHIFT_DEBIAN_PACKAGES)
+
+
+def test_shift_sources_lists_use_known_labels_and_name_a_license():
+    src = builder.sources
+    labels = [lab for lab, _ in src.MVTB.values()] + [lab for lab, _ in src.KPHOTOALBUM.values()]
+    labels += [lab for _, photos in src.LOMIRI.values() for lab in photos.values()]
+    labels += list(src.MATE.values()) + list(src.PALAPELI.values())
+    assert set(labels) <= set(src.LABELS)
+    assert "lena.png" not in src.MVTB and src.MVTB_LICENSE and src.KPHOTOALBUM_LICENSE
+    assert set(src.SHIFT_DEBIAN_PACKAGES) == set(builder.SHIFT_READERS) <= set(builder.KEEP)
+    assert not set(src.SHIFT_DEBIAN_PACKAGES) & set(src.DEBIAN_PACKAGES)
+
+
 def test_write_atomic_never_leaves_half_file(tmp_path, monkeypatch):
     target = tmp_path / "a" / "x.jpg"
     builder.write_atomic(target, b"first")
@@ -228,6 +402,8 @@ def test_dep5_license_lookup_last_match_wins_and_ignores_extension():
 def test_missing_pack_names_the_command(tmp_path):
     with pytest.raises(DatasetMissingError, match="make data"):
         coursepack.load_split("train", data_dir=tmp_path)
+    with pytest.raises(DatasetMissingError, match="make data"):
+        coursepack.load_split("shift_test", data_dir=tmp_path)
     with pytest.raises(ValueError, match="split"):
         coursepack.load_split("training", data_dir=tmp_path)
 
@@ -241,7 +417,9 @@ def test_real_pack_is_complete_and_traceable():
     manifest = coursepack.load_manifest(REAL)
     assert len(manifest) >= 250
     assert manifest["id"].is_unique  # so no photo is in two splits
-    assert set(manifest["split"]) == {"train", "val", "test"}
+    in_domain = manifest[manifest["domain"] == "in"]
+    assert set(in_domain["split"]) == {"train", "val", "test"}
+    assert set(manifest.loc[manifest["domain"] == "shift", "split"]) <= {"shift_val", "shift_test"}
     for column in ("license", "package", "version", "sha256", "path_in_package"):
         assert manifest[column].notna().all() and (manifest[column].astype(str).str.len() > 0).all()
     counts = manifest.groupby("label").size()
@@ -249,3 +427,16 @@ def test_real_pack_is_complete_and_traceable():
     for row in manifest.itertuples():
         assert hashlib.sha256((REAL / "coursepack" / row.file).read_bytes()).hexdigest() == row.sha256
     assert not builder.verify_pack(REAL / "coursepack")
+
+
+WHEELS = sorted((REAL / "cache" / "pypi").glob("mvtb_data-*.whl"))
+
+
+@pytest.mark.skipif(not WHEELS, reason="mvtb-data wheel not downloaded (make data)")
+def test_every_hand_listed_mvtb_file_is_in_the_wheel():
+    import zipfile
+
+    names = set(zipfile.ZipFile(WHEELS[-1]).namelist())
+    missing = [rel for rel in builder.sources.MVTB if f"{builder.sources.MVTB_DIR}/{rel}" not in names]
+    assert not missing
+    assert len(list(builder.mvtb_candidates(WHEELS[-1]))) == len(builder.sources.MVTB)
