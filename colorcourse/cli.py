@@ -1,12 +1,14 @@
 """The ``colorcourse`` command: colorize your own photos, or score a method on a folder.
 
     colorcourse colorize INPUT... [-o OUTPUT] [--method pretrained|fusion|cheng|gray] [--style IMAGE] [--force]
-    colorcourse evaluate [FOLDER] [--method ...] [--split test shift_test]
+                         [--max-pixels N]
+    colorcourse evaluate [FOLDER] [--method ...] [--split test shift_test] [--max-pixels N]
 
 Inputs are files, folders (searched recursively) and glob patterns. Gray, RGB (used as gray)
 and 16-bit files of any resolution are accepted. A file that fails is reported by name and the
-batch goes on; the exit code is 1 if any file failed. Existing files are never overwritten
-unless ``--force`` is given.
+batch goes on; the exit code is 1 if any file failed. A file whose header claims more than
+``--max-pixels`` pixels (a decompression bomb) is refused before it is decoded. Existing files
+are never overwritten unless ``--force`` is given.
 """
 
 from __future__ import annotations
@@ -16,10 +18,10 @@ import glob
 import sys
 from pathlib import Path
 
-from tqdm.auto import tqdm
-
+# Only light modules here: --help and argument errors must not wait for torch or pandas (seconds
+# on a small machine). They are imported where a method is loaded or a photo is colorized.
 from . import methods
-from .imageio import IMAGE_SUFFIXES, ImageLoadError, load_gray, load_rgb, save_rgb
+from .imageio import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES, ImageLoadError, load_gray, load_rgb, save_rgb
 
 
 def expand_inputs(patterns: list[str]) -> tuple[list[Path], list[str]]:
@@ -53,6 +55,19 @@ def output_path(source: Path, out_dir: Path | None, method: str) -> Path:
     return folder / f"{source.stem}_{method}.png"
 
 
+def _describe(source: Path, e: BaseException) -> str:
+    """One line for a file that failed: its name (once) and the cause."""
+    text = str(e) or ("out of memory" if isinstance(e, MemoryError) else type(e).__name__)
+    return f"error: {text}" if str(source) in text else f"error: {source}: {text}"
+
+
+def _read_job(source: Path, target: Path, args):
+    """Decode one photo (runs in the background thread); a failure is raised by ``result()``."""
+    if target.exists() and not args.force:
+        raise FileExistsError(f"{target} exists (use --force to replace it)")
+    return load_gray(source, max_pixels=args.max_pixels)
+
+
 def cmd_colorize(args) -> int:
     files, problems = expand_inputs(args.inputs)
     for problem in problems:
@@ -62,30 +77,44 @@ def cmd_colorize(args) -> int:
     style = None
     if args.style:
         try:
-            style = load_rgb(args.style, allow_gray=True)
+            style = load_rgb(args.style, allow_gray=True, max_pixels=args.max_pixels)
         except ImageLoadError as e:
             print(f"error: style image {e}", file=sys.stderr)
             return 1
     try:
-        colorizer = methods.load(args.method, style_image=style)
+        colorizer = methods.load(args.method, style_image=style)  # once, for the whole batch
     except methods.ModelUnavailableError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     work_size = args.work_size if args.work_size is not None else methods.WORK_SIZE[args.method]
     failed = len(problems)
     written = 0
-    for source in tqdm(files, desc=f"colorize ({args.method})", unit="photo", disable=args.quiet):
-        target = output_path(source, args.output, args.method)
-        try:
-            if target.exists() and not args.force:
-                raise FileExistsError(f"{target} exists (use --force to replace it)")
-            gray = load_gray(source)
-            rgb = methods.colorize_full_resolution(colorizer, gray, work_size)
-            save_rgb(target, rgb, overwrite=args.force)
-            written += 1
-        except (ImageLoadError, FileExistsError, ValueError, OSError) as e:
-            failed += 1
-            tqdm.write(f"error: {source}: {e}" if str(source) not in str(e) else f"error: {e}", file=sys.stderr)
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tqdm.auto import tqdm
+
+    jobs = [(source, output_path(source, args.output, args.method)) for source in files]
+    # The next photo is decoded in a background thread while this one is colorized (decoding
+    # releases the GIL); results are taken in input order, and each file's error stays its own.
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="colorcourse-decode")
+    try:
+        upcoming = pool.submit(_read_job, *jobs[0], args)
+        bar = tqdm(jobs, desc=f"colorize ({args.method})", unit="photo", disable=args.quiet)
+        for i, (source, target) in enumerate(bar):
+            current = upcoming
+            if i + 1 < len(jobs):
+                upcoming = pool.submit(_read_job, *jobs[i + 1], args)
+            try:
+                gray = current.result()
+                rgb = methods.colorize_full_resolution(colorizer, gray, work_size)
+                del gray
+                save_rgb(target, rgb, overwrite=args.force)  # refuses to replace a file without --force
+                written += 1
+            except (ImageLoadError, FileExistsError, ValueError, OSError, MemoryError) as e:
+                failed += 1
+                tqdm.write(_describe(source, e), file=sys.stderr)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
     print(f"{written} written, {failed} failed")
     return 1 if failed else 0
 
@@ -139,7 +168,7 @@ def cmd_evaluate(args) -> int:
 
     for path in files:
         try:
-            photos.append(Photo(path, load_rgb(path)))
+            photos.append(Photo(path, load_rgb(path, max_pixels=args.max_pixels)))
         except ImageLoadError as e:
             bad.append(str(e))
     for message in bad:
@@ -149,6 +178,29 @@ def cmd_evaluate(args) -> int:
         return 1
     print(side_by_side({f"{args.folder} ({len(photos)})": _evaluate_all(names, photos, args.quiet)}).to_string())
     return 0
+
+
+def pixel_count(text: str) -> int | None:
+    """``--max-pixels`` values: ``250000000``, ``250M``, ``1.5G``; ``0`` or ``none``: no limit."""
+    raw = text.strip().lower()
+    if raw in ("0", "none"):
+        return None
+    factor = {"k": 10**3, "m": 10**6, "g": 10**9}.get(raw[-1:], 1)
+    try:
+        value = float(raw[:-1] if factor > 1 else raw) * factor
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a pixel count (e.g. 250000000, 250M, 1.5G)") from None
+    if not value >= 1 or value == float("inf"):  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(f"{text!r}: the limit must be at least 1 pixel (0 or none: no limit)")
+    return int(value)
+
+
+def _add_max_pixels(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--max-pixels", type=pixel_count, default=DEFAULT_MAX_PIXELS, metavar="N",
+        help=f"refuse photos with more pixels than this, read from the file's header before decoding "
+             f"(a guard against decompression bombs); e.g. 500M or 1.5G, 0 for no limit "
+             f"(default {DEFAULT_MAX_PIXELS // 10**6}M)")
 
 
 def _method_help() -> str:
@@ -167,6 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     col.add_argument("--work-size", type=int, help="longer side the model runs at; chroma is upsampled")
     col.add_argument("--force", action="store_true", help="replace existing output files")
     col.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_max_pixels(col)
     col.set_defaults(func=cmd_colorize)
     ev = sub.add_parser("evaluate", help="PSNR / SSIM / colorfulness beside the gray baseline, with paired intervals")
     ev.add_argument("folder", type=Path, nargs="?",
@@ -176,6 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--split", nargs="+", default=["test", "shift_test"],
                     help="course-pack splits scored side by side when no folder is given")
     ev.add_argument("--quiet", action="store_true")
+    _add_max_pixels(ev)
     ev.set_defaults(func=cmd_evaluate)
     return parser
 

@@ -2,7 +2,12 @@
 
 Every decoder quirk is handled here so no lesson has to: EXIF orientation, CMYK, palettes,
 alpha (composited on white), 16-bit files (precision kept), grayscale files. A file that cannot
-be used raises :class:`ImageLoadError` naming the file and the cause.
+be used raises :class:`ImageLoadError` naming the file and the cause: whatever a decoder throws
+(Pillow, OpenCV, even ``MemoryError``) becomes that file's error, so a batch can go on.
+
+Hostile files: a PNG of a few hundred kilobytes can claim 40,000 x 40,000 pixels (a
+*decompression bomb*). The size is read from the file's header before any pixel is decoded and
+checked against ``max_pixels`` (:data:`DEFAULT_MAX_PIXELS`), so such a file costs no memory.
 
 Taught in notebooks/01_color_spaces_and_gray_baseline.ipynb.
 """
@@ -16,12 +21,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .color import rgb_to_gray
-
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp", ".gif"}
 
-# A decompression-bomb guard that still admits real scans: 40,000 x 40,000 pixels.
+# Pillow's own decompression-bomb guard, a ceiling above ours: 40,000 x 40,000 pixels (it
+# refuses outright at twice this). Our limit, checked first, is ``max_pixels``.
 Image.MAX_IMAGE_PIXELS = 1_600_000_000
+# The largest photo loaded by default: 200 megapixels (a 16,000 x 12,500 scan) needs about
+# 2.4 GB as float32 RGB. Callers (``colorcourse colorize --max-pixels``) may raise it.
+DEFAULT_MAX_PIXELS = 200_000_000
 
 
 class ImageLoadError(ValueError):
@@ -37,20 +44,80 @@ class GrayscaleImageError(ImageLoadError):
     """A color photo was needed (training, evaluation) but the file holds gray values only."""
 
 
-def _open(path: Path) -> Image.Image:
+class ImageTooLargeError(ImageLoadError):
+    """The file's header claims more pixels than ``max_pixels``; nothing was decoded."""
+
+
+def _megapixels(n: float) -> str:
+    mp = n / 1e6
+    return f"{mp:.1f}".removesuffix(".0") if mp >= 100 else f"{mp:.3g}"
+
+
+def _open_header(path: Path, max_pixels: int | None) -> Image.Image:
+    """Open ``path`` lazily (header only) and refuse it if it has too many pixels."""
     if not path.is_file():
         raise ImageLoadError(path, "no such file")
     try:
-        img = Image.open(path)
-        img.load()  # decode now, so a truncated file fails here with its name
+        img = Image.open(path)  # reads the header only; no pixel is decoded yet
     except UnidentifiedImageError:
         raise ImageLoadError(path, "not an image file Pillow can read") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        raise ImageTooLargeError(path, f"too large to decode safely ({e})") from None
     except (OSError, SyntaxError, ValueError) as e:
         raise ImageLoadError(path, f"corrupt or truncated image ({e})") from None
-    except Image.DecompressionBombError as e:
-        raise ImageLoadError(path, f"too large to decode safely ({e})") from None
+    w, h = img.size
+    if max_pixels is not None and w * h > max_pixels:
+        img.close()
+        size, limit = _megapixels(w * h), _megapixels(max_pixels)
+        if size == limit:  # too close to tell apart in megapixels
+            size, limit = f"{w * h} pixels", f"{max_pixels} pixels"
+        else:
+            size, limit = f"{size} megapixels", f"{limit} megapixels"
+        raise ImageTooLargeError(path, f"{w} x {h} = {size} is above the limit of {limit}; raise it with --max-pixels")
+    return img
+
+
+def _decode(img: Image.Image, path: Path) -> Image.Image:
+    try:
+        img.load()  # decode now, so a truncated file fails here with its name
+    except (OSError, SyntaxError, ValueError) as e:
+        raise ImageLoadError(path, f"corrupt or truncated image ({e})") from None
     # Cameras store portrait photos as landscape pixels plus an EXIF rotation tag.
     return ImageOps.exif_transpose(img)
+
+
+def _is_deep_color(img: Image.Image) -> bool:
+    """48/64-bit RGB(A) (from the header): Pillow would reduce it to 8 bits, OpenCV keeps 16."""
+    if img.mode not in ("RGB", "RGBA") or img.format not in ("PNG", "TIFF"):
+        return False
+    for tile in getattr(img, "tile", None) or []:
+        rawmode = tile[3] if not isinstance(tile[3], tuple) else tile[3][0]
+        if isinstance(rawmode, str) and ";16" in rawmode:
+            return True
+    return False
+
+
+def _load(path: Path, max_pixels: int | None) -> tuple[np.ndarray, bool]:
+    """Any image file -> (float32 array in [0, 1], is_color); every failure is the file's error."""
+    try:
+        img = _open_header(path, max_pixels)
+        try:
+            if _is_deep_color(img):
+                deep = _read_16bit_color(path)
+                if deep is not None:
+                    return deep, True
+            return _to_float(_decode(img, path), path)
+        finally:
+            img.close()
+    except ImageLoadError:
+        raise
+    except MemoryError:
+        raise ImageLoadError(path, "not enough memory to decode it (lower --max-pixels or free memory)") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        raise ImageTooLargeError(path, f"too large to decode safely ({e})") from None
+    except Exception as e:  # cv2.error, a codec's own error, broken EXIF...: this file's problem
+        message = " ".join(str(e).split()) or "no details"
+        raise ImageLoadError(path, f"cannot decode it ({type(e).__name__}: {message})") from None
 
 
 def _to_float(img: Image.Image, path: Path) -> tuple[np.ndarray, bool]:
@@ -93,8 +160,6 @@ def _over_white(rgba: np.ndarray) -> np.ndarray:
 
 def _read_16bit_color(path: Path) -> np.ndarray | None:
     """48-bit RGB PNG/TIFF: Pillow reduces them to 8 bits, OpenCV keeps all 16."""
-    if path.suffix.lower() not in (".png", ".tif", ".tiff"):
-        return None
     import cv2
 
     arr = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
@@ -106,17 +171,17 @@ def _read_16bit_color(path: Path) -> np.ndarray | None:
     return np.ascontiguousarray(arr[..., ::-1])  # BGR -> RGB
 
 
-def load_rgb(path: str | os.PathLike, allow_gray: bool = False) -> np.ndarray:
+def load_rgb(path: str | os.PathLike, allow_gray: bool = False,
+             max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """A color photo as ``H x W x 3`` float32 RGB in [0, 1].
 
     A grayscale-only file raises :class:`GrayscaleImageError` (there is no color to learn or
     score against), unless ``allow_gray=True``, which returns it replicated to three channels.
+    A file of more than ``max_pixels`` pixels (``None``: no limit of ours) raises
+    :class:`ImageTooLargeError` before it is decoded.
     """
     path = Path(path)
-    deep = _read_16bit_color(path)
-    if deep is not None:
-        return deep
-    arr, is_color = _to_float(_open(path), path)
+    arr, is_color = _load(path, max_pixels)
     if not is_color:
         if not allow_gray:
             raise GrayscaleImageError(path, "grayscale-only image; a color photo is needed here")
@@ -124,17 +189,30 @@ def load_rgb(path: str | os.PathLike, allow_gray: bool = False) -> np.ndarray:
     return np.ascontiguousarray(arr, dtype=np.float32)
 
 
-def load_gray(path: str | os.PathLike) -> np.ndarray:
+def load_gray(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Any image as the course's gray input: ``H x W`` float32 luma ``Y`` in [0, 1].
 
     A color file is reduced to its BT.601 luma, as a black-and-white film would record it.
+    ``max_pixels`` as in :func:`load_rgb`.
     """
     path = Path(path)
-    deep = _read_16bit_color(path)
-    if deep is not None:
-        return rgb_to_gray(deep).astype(np.float32)
-    arr, is_color = _to_float(_open(path), path)
-    return (rgb_to_gray(arr) if is_color else arr).astype(np.float32)
+    arr, is_color = _load(path, max_pixels)
+    if not is_color:
+        return arr.astype(np.float32, copy=False)
+    try:
+        return _luma(arr)
+    except MemoryError:
+        raise ImageLoadError(path, "not enough memory to convert it to gray") from None
+
+
+def _luma(rgb: np.ndarray, rows: int = 1024) -> np.ndarray:
+    """BT.601 luma of a float32 RGB array, a band of rows at a time (no float64 full copy)."""
+    from .color import rgb_to_gray  # imports torch: only once a photo is really read
+
+    out = np.empty(rgb.shape[:2], dtype=np.float32)
+    for top in range(0, rgb.shape[0], rows):
+        out[top:top + rows] = rgb_to_gray(rgb[top:top + rows])
+    return out
 
 
 def to_uint8(rgb: np.ndarray) -> np.ndarray:

@@ -7,6 +7,9 @@ line, the comparison lesson and the widgets pick them by name from :func:`availa
 on a copy scaled down to ``work_size`` pixels on its longer side, its chroma is upsampled to the
 original size and joined with the original, full-resolution luminance. Our eyes judge detail by
 luminance, so a 20-megapixel scan keeps all of its sharpness.
+
+Importing this module is cheap (no torch, pandas or scikit-image): ``colorcourse --help`` reads
+the method names from it. The heavy packages are imported when a method is loaded or run.
 """
 
 from __future__ import annotations
@@ -14,15 +17,13 @@ from __future__ import annotations
 from typing import Callable
 
 import numpy as np
-from skimage.transform import resize
-
-from .color import merge_y_uv, rgb_to_yuv
-from .metrics import gray_baseline
 
 Colorizer = Callable[[np.ndarray], np.ndarray]
 
 
 def _gray(**_) -> Colorizer:
+    from .metrics import gray_baseline
+
     return gray_baseline
 
 
@@ -97,6 +98,10 @@ def colorize_full_resolution(colorizer: Colorizer, gray: np.ndarray, work_size: 
 
     ``work_size``: the longer side the colorizer runs at (``None``: the full image).
     """
+    from skimage.transform import resize
+
+    from .color import merge_y_uv, rgb_to_yuv
+
     gray = np.asarray(gray, dtype=np.float64)
     if gray.ndim != 2:
         raise ValueError(f"expected an H x W gray image, got shape {gray.shape}")

@@ -1,5 +1,9 @@
 """The `colorcourse` command on real photos: batches with broken files, any size, never overwriting."""
 
+import re
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -96,6 +100,78 @@ def test_evaluate_prints_the_gray_baseline(photo_folder, capsys):
     code = cli.main(["evaluate", str(photo_folder), "--method", "gray", "--quiet"])
     captured = capsys.readouterr()
     assert code == 0
-    assert "2 photos" in captured.out  # the two color photos; gray and broken files are skipped
-    assert "gray" in captured.out and "psnr" in captured.out
+    assert f"{photo_folder} (2) PSNR" in captured.out  # the two color photos; gray and broken files are skipped
+    assert re.search(r"^gray\s+\d+\.\d+", captured.out, re.M)  # the gray row with its PSNR
     assert "broken.jpg" in captured.err and "grayscale-only" in captured.err
+
+
+def test_a_decompression_bomb_fails_alone_and_the_batch_goes_on(tmp_path, capsys):
+    from test_imageio import write_png_bomb
+
+    folder = tmp_path / "photos"
+    save_rgb(folder / "a_astronaut.png", data.astronaut()[::4, ::4] / 255.0)
+    write_png_bomb(folder / "b_bomb.png")
+    Image.fromarray(data.chelsea()).save(folder / "c_cat.jpg", quality=95)
+    out = tmp_path / "out"
+    code = cli.main(["colorize", str(folder), "-o", str(out), "--method", "gray", "--quiet"])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "2 written, 1 failed" in captured.out
+    assert sorted(p.name for p in out.iterdir()) == ["a_astronaut_gray.png", "c_cat_gray.png"]
+    bomb_lines = [line for line in captured.err.splitlines() if "b_bomb.png" in line]
+    assert bomb_lines == [f"error: {folder / 'b_bomb.png'}: 40000 x 40000 = 1600 megapixels is above the limit "
+                          "of 200 megapixels; raise it with --max-pixels"]
+
+
+def test_max_pixels_option(tmp_path, capsys):
+    big = tmp_path / "big.png"
+    Image.fromarray(np.tile(np.arange(256, dtype=np.uint8), (1500, 8))).save(big)  # 2048 x 1500 = 3.07 MP
+    out = tmp_path / "out"
+    args = ["colorize", str(big), "-o", str(out), "--method", "gray", "--quiet"]
+    assert cli.main(args + ["--max-pixels", "2M"]) == 1
+    assert "3.07 megapixels is above the limit of 2 megapixels; raise it with --max-pixels" in capsys.readouterr().err
+    assert not out.exists()
+    assert cli.main(args + ["--max-pixels", "3.5M"]) == 0
+    assert load_rgb(out / "big_gray.png").shape == (1500, 2048, 3)
+    # evaluate takes the same limit (a gray file is skipped anyway, so use a color one)
+    save_rgb(tmp_path / "color" / "c.png", data.astronaut()[::4, ::4] / 255.0)  # 128 x 128
+    assert cli.main(["evaluate", str(tmp_path / "color"), "--method", "gray", "--quiet", "--max-pixels", "10000"]) == 1
+    assert "c.png: 128 x 128 = 0.0164 megapixels is above the limit of 0.01 megapixels" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(args + ["--max-pixels", "lots"])
+    assert exit_info.value.code == 2 and "'lots' is not a pixel count" in capsys.readouterr().err
+
+
+def test_a_batch_loads_the_model_once_and_shows_photos_per_second(photo_folder, tmp_path, capsys, monkeypatch):
+    loads = []
+    real_load = methods.load
+    monkeypatch.setattr(methods, "load", lambda *a, **k: loads.append(a) or real_load(*a, **k))
+    code = cli.main(["colorize", str(photo_folder), "-o", str(tmp_path / "out"), "--method", "gray"])
+    err = capsys.readouterr().err
+    assert code == 1 and loads == [("gray",)]
+    assert re.search(r"colorize \(gray\): 100%.* 5/5 \[.*(photo/s|s/photo)\]", err)
+    # output order follows the input order even though the next photo is decoded ahead
+    assert err.index("broken.jpg") < err.index("colorize (gray): 100%")
+
+
+def test_help_and_argument_errors_import_neither_torch_nor_pandas():
+    check = (
+        "import sys, colorcourse.cli as cli\n"
+        "parser = cli.build_parser()\n"
+        "try:\n"
+        "    parser.parse_args(['colorize', 'x.png', '--method', 'nope'])\n"
+        "except SystemExit as e:\n"
+        "    assert e.code == 2, e.code\n"
+        "heavy = sorted(m for m in ('torch', 'pandas', 'skimage', 'cv2', 'scipy') if m in sys.modules)\n"
+        "print('heavy:', heavy)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "heavy: []"
+    assert "invalid choice: 'nope'" in result.stderr
+    for help_args in (["--help"], ["colorize", "--help"], ["evaluate", "--help"]):
+        shown = subprocess.run([sys.executable, "-m", "colorcourse.cli", *help_args],
+                               capture_output=True, text=True, timeout=120)
+        assert shown.returncode == 0, shown.stderr
+    assert all(name in shown.stdout for name in methods.METHODS)
+    assert methods.DESCRIPTIONS["pretrained"].split()[0] in shown.stdout

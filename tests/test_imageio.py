@@ -7,8 +7,10 @@ from skimage import data
 
 from colorcourse.color import rgb_to_gray
 from colorcourse.imageio import (
+    DEFAULT_MAX_PIXELS,
     GrayscaleImageError,
     ImageLoadError,
+    ImageTooLargeError,
     load_gray,
     load_rgb,
     save_rgb,
@@ -116,3 +118,106 @@ def test_palette_image(tmp_path, chelsea):
     loaded = load_rgb(tmp_path / "p.gif")
     assert loaded.shape == chelsea.shape
     assert np.abs(loaded - chelsea / 255.0).mean() < 0.05
+
+
+def write_png_bomb(path, width=40_000, height=40_000):
+    """A valid 1-bit PNG of ``width x height`` zeros: ~200 KB on disk, 1.6 GB once decoded to 8 bits."""
+    import struct
+    import zlib
+
+    row = b"\x00" + bytes((width + 7) // 8)  # filter byte + packed pixels
+    comp = zlib.compressobj(9)
+    parts = [comp.compress(row * min(1000, height - top)) for top in range(0, height, 1000)]
+    parts.append(comp.flush())
+
+    def chunk(kind, payload):
+        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)  # 1-bit gray, no interlace
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", b"".join(parts)) + chunk(b"IEND", b""))
+    return path
+
+
+@pytest.fixture(scope="module")
+def png_bomb(tmp_path_factory):
+    return write_png_bomb(tmp_path_factory.mktemp("bomb") / "bomb.png")
+
+
+def test_decompression_bomb_is_refused_from_its_header(png_bomb, monkeypatch):
+    import cv2
+    from PIL import ImageFile
+
+    assert png_bomb.stat().st_size < 1_000_000
+    with pytest.raises(Exception, match="CV_IO_MAX_IMAGE_PIXELS"):  # what used to escape a batch
+        cv2.imread(str(png_bomb), cv2.IMREAD_UNCHANGED)
+
+    def no_decoding(*args, **kwargs):
+        raise AssertionError("pixels were decoded")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", no_decoding)
+    monkeypatch.setattr(cv2, "imread", no_decoding)
+    for load in (load_gray, load_rgb):
+        with pytest.raises(ImageTooLargeError) as info:
+            load(png_bomb)
+        assert str(info.value) == (f"{png_bomb}: 40000 x 40000 = 1600 megapixels is above the limit of "
+                                   f"{DEFAULT_MAX_PIXELS // 10**6} megapixels; raise it with --max-pixels")
+
+
+def test_max_pixels_is_the_callers_choice(tmp_path):
+    Image.fromarray(np.full((300, 400), 128, dtype=np.uint8)).save(tmp_path / "mid.png")
+    with pytest.raises(ImageTooLargeError, match=r"mid.png: 400 x 300 = 0.12 megapixels is above the limit of 0.1 megapixels; raise it with --max-pixels"):
+        load_gray(tmp_path / "mid.png", max_pixels=100_000)
+    with pytest.raises(ImageTooLargeError, match=r"400 x 300 = 120000 pixels is above the limit of 119999 pixels"):
+        load_gray(tmp_path / "mid.png", max_pixels=119_999)
+    assert load_gray(tmp_path / "mid.png", max_pixels=120_000).shape == (300, 400)  # the limit itself is allowed
+    assert load_gray(tmp_path / "mid.png", max_pixels=None).shape == (300, 400)
+
+
+def test_any_decoder_error_becomes_the_files_error(tmp_path, chelsea, monkeypatch):
+    import cv2
+
+    rgb16 = np.random.default_rng(1).integers(0, 65536, (6, 7, 3), dtype=np.uint16)
+    assert cv2.imwrite(str(tmp_path / "deep.png"), rgb16)
+
+    def cv2_refuses(*args, **kwargs):
+        raise cv2.error("OpenCV(5.0.0) loadsave.cpp:79: error: (-215:Assertion failed)\n"
+                        "pixels <= CV_IO_MAX_IMAGE_PIXELS in function 'validateInputImageSize'")
+
+    monkeypatch.setattr(cv2, "imread", cv2_refuses)
+    with pytest.raises(ImageLoadError, match=r"deep.png: cannot decode it \(error: .*CV_IO_MAX_IMAGE_PIXELS"):
+        load_rgb(tmp_path / "deep.png")
+    monkeypatch.undo()
+
+    Image.fromarray(chelsea).save(tmp_path / "cat.jpg")
+
+    def out_of_memory(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(Image.Image, "convert", out_of_memory)
+    with pytest.raises(ImageLoadError, match="cat.jpg: not enough memory"):
+        load_rgb(tmp_path / "cat.jpg")
+    monkeypatch.undo()
+
+    from PIL import ImageFile
+
+    def bomb(*args, **kwargs):
+        raise Image.DecompressionBombError("bomb")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", bomb)
+    with pytest.raises(ImageTooLargeError, match="cat.jpg: too large to decode safely"):
+        load_gray(tmp_path / "cat.jpg")
+
+
+def test_16bit_color_is_read_once_and_8bit_png_never_goes_through_opencv(tmp_path, chelsea, monkeypatch):
+    import cv2
+
+    calls = []
+    real_imread = cv2.imread
+    monkeypatch.setattr(cv2, "imread", lambda *a, **k: calls.append(a[0]) or real_imread(*a, **k))
+    path = save_rgb(tmp_path / "cat8.png", chelsea / 255.0)
+    assert np.array_equal(to_uint8(load_rgb(path)), chelsea)
+    assert calls == []  # an 8-bit PNG is decoded once, by Pillow
+    rgb16 = (chelsea.astype(np.uint16) * 257)[..., ::-1]
+    assert real_imread is not None and cv2.imwrite(str(tmp_path / "cat16.png"), rgb16)
+    np.testing.assert_allclose(load_rgb(tmp_path / "cat16.png"), chelsea / 255.0, atol=1e-6)
+    assert calls == [str(tmp_path / "cat16.png")]
