@@ -1,6 +1,9 @@
-"""The README's gallery: course-pack test photos, gray input | each method | ground truth.
+"""The README's gallery: out-of-domain photos, gray input | each method | ground truth.
 
-    python -m colorcourse.gallery --out docs/gallery.jpg
+    python -m colorcourse.gallery --out docs/gallery.jpg --force
+
+The photos come from the ``shift_test`` split (sources never used in training), so the figure
+shows what a user gets on their own photos, not how well a model fits the course pack.
 
 Photos are picked deterministically (the first test photo of each of several scene labels), so
 the figure is reproducible and shows varied scenes; PSNR and colorfulness are printed on each
@@ -19,7 +22,7 @@ from . import coursepack, methods
 from .color import gray_to_rgb, rgb_to_gray
 from .metrics import colorfulness, psnr
 
-GALLERY_METHODS = ("cheng", "fusion")
+GALLERY_METHODS = ("cheng", "fusion", "pretrained")
 
 
 def pick_photos(photos: list[coursepack.Photo], n: int) -> list[coursepack.Photo]:
@@ -65,13 +68,15 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=Path("docs/gallery.jpg"))
     ap.add_argument("--photos", type=int, default=5)
+    ap.add_argument("--split", default="shift_test", help="course-pack split the photos come from")
     ap.add_argument("--force", action="store_true", help="replace --out if it exists")
     args = ap.parse_args(argv)
     if args.out.exists() and not args.force:
         print(f"refusing to overwrite {args.out} (use --force)", file=sys.stderr)
         return 2
-    photos = pick_photos(coursepack.load_split("test"), args.photos)
+    photos = pick_photos(coursepack.load_split(args.split), args.photos)
     colorizers = {name: methods.load(name) for name in GALLERY_METHODS}
+    colorizers = {f"{name}{' (default)' if name == methods.DEFAULT else ''}": c for name, c in colorizers.items()}
     fig = gallery_figure(photos, colorizers)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_name(f".{args.out.name}.tmp{args.out.suffix}")

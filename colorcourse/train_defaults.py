@@ -2,12 +2,14 @@
 
     python -m colorcourse.train_defaults --out build/models     # what ``make models`` runs
 
-The Cheng models come from ``colorcourse.cheng.train`` and the fusion models from
+The Cheng models come from ``colorcourse.cheng.train``, the fusion models from
 ``colorcourse.fusion.train`` with the seeded settings recorded in
-:data:`colorcourse.fusion.report.TRAINING_COMMANDS`. Everything is written under ``--out``
+:data:`colorcourse.fusion.report.TRAINING_COMMANDS`, and the pretrained-encoder decoders (the
+default colorizer) from ``colorcourse.fusion.train_pretrained`` with
+:data:`colorcourse.fusion.train_pretrained.TRAINING_COMMANDS`. Everything is written under ``--out``
 (``build/models`` by default), never over the shipped ``models/`` unless that folder is named
 *and* ``--force`` is given: a student's retrained models and the course's defaults stay apart.
-About 40 minutes on a 2-core CPU; to use the results, point ``COLORCOURSE_MODELS`` at the folder.
+About 60 minutes on a 2-core CPU; to use the results, point ``COLORCOURSE_MODELS`` at the folder.
 """
 
 from __future__ import annotations
@@ -19,10 +21,10 @@ import time
 from pathlib import Path
 
 
-def fusion_arguments(command: str, out_dir: Path) -> list[str]:
-    """The arguments of one recorded fusion command, with its ``--out`` moved into ``out_dir``."""
+def fusion_arguments(command: str, out_dir: Path, module: str = "colorcourse.fusion.train") -> list[str]:
+    """The arguments of one recorded training command, with its ``--out`` moved into ``out_dir``."""
     words = shlex.split(command)
-    args = words[words.index("colorcourse.fusion.train") + 1 :]
+    args = words[words.index(module) + 1 :]
     at = args.index("--out")
     args[at + 1] = str(out_dir / Path(args[at + 1]).name)
     return args
@@ -32,7 +34,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=Path("build/models"))
     ap.add_argument("--force", action="store_true", help="replace model files already in --out")
-    ap.add_argument("--only", choices=["cheng", "fusion"], help="retrain one family only")
+    ap.add_argument("--only", choices=["cheng", "fusion", "pretrained"], help="retrain one family only")
     args = ap.parse_args(argv)
 
     from colorcourse.cheng import train as cheng_train
@@ -63,6 +65,18 @@ def main(argv=None) -> int:
             print(f"== {name}: python -m colorcourse.fusion.train {shlex.join(fusion_args)}", flush=True)
             start = time.perf_counter()
             fusion_train.main(fusion_args + (["--force"] if args.force else []))
+            seconds[name] = time.perf_counter() - start
+    if args.only in (None, "pretrained"):
+        from colorcourse.fusion import train_pretrained
+
+        module = "colorcourse.fusion.train_pretrained"
+        for name, command in train_pretrained.TRAINING_COMMANDS.items():
+            pretrained_args = fusion_arguments(command, args.out, module)
+            print(f"== {name}: python -m {module} {shlex.join(pretrained_args)}", flush=True)
+            start = time.perf_counter()
+            code = train_pretrained.main(pretrained_args + (["--force"] if args.force else []))
+            if code:
+                return code
             seconds[name] = time.perf_counter() - start
     print("\ntraining time (s):")
     for name, s in seconds.items():

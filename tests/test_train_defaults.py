@@ -29,3 +29,17 @@ def test_models_folder_follows_the_environment(monkeypatch, tmp_path):
     assert models_dir() == repo_root() / "models"
     monkeypatch.setenv("COLORCOURSE_MODELS", str(tmp_path))
     assert models_dir() == Path(tmp_path).resolve()
+
+
+def test_pretrained_commands_are_redirected_and_refuse_to_overwrite(tmp_path, capsys):
+    from colorcourse.fusion import train_pretrained
+
+    for name, command in train_pretrained.TRAINING_COMMANDS.items():
+        args = train_defaults.fusion_arguments(command, tmp_path, "colorcourse.fusion.train_pretrained")
+        assert args[args.index("--out") + 1] == str(tmp_path / f"{name}.safetensors")
+        assert "models/" not in " ".join(args)
+    mine = tmp_path / "pretrained_fusion.safetensors"
+    mine.write_bytes(b"a student's decoder")
+    assert train_defaults.main(["--out", str(tmp_path), "--only", "pretrained"]) == 2
+    assert "exists" in capsys.readouterr().err
+    assert mine.read_bytes() == b"a student's decoder"

@@ -39,6 +39,15 @@ from colorcourse.fusion.pretrained import (
 from colorcourse.metrics import colorfulness, psnr, ssim
 
 CROP = 224
+# The shipped decoders, each made by one of these seeded commands (``make models`` reruns them).
+TRAINING_COMMANDS = {
+    "pretrained_fusion": "python -m colorcourse.fusion.train_pretrained --loss classification "
+                         "--out models/pretrained_fusion.safetensors",
+    "pretrained_fusion_smoothl1": "python -m colorcourse.fusion.train_pretrained --loss smoothl1 "
+                                  "--out models/pretrained_fusion_smoothl1.safetensors",
+    "pretrained_fusion_mse": "python -m colorcourse.fusion.train_pretrained --loss mse "
+                             "--out models/pretrained_fusion_mse.safetensors",
+}
 TEMPERATURES = (0.2, 0.3, 0.38, 0.5, 0.7, 1.0)
 
 
@@ -222,6 +231,30 @@ def train(args) -> Path:
     return out
 
 
+def recalibrate(model_path: Path, split: str, out: Path, force: bool = False, progress: bool = True) -> Path:
+    """Choose the gain (and temperature) of a trained decoder again, on another course-pack split."""
+    import json
+
+    from colorcourse import coursepack
+    from colorcourse.checkpoint import read_header
+    from colorcourse.fusion.pretrained import load_model
+
+    model = load_model(model_path)
+    table, chosen = calibrate(model, coursepack.load_split(split), progress=progress)
+    model.chroma_gain, model.temperature = float(chosen["gain"]), float(chosen["temperature"])
+    config = json.loads(read_header(model_path)["config"])
+    keep = {k: v for k, v in config.items() if k not in ("loss", "width", "global_dim", "n_bins", "chroma_gain",
+                                                         "temperature", "encoder", "encoder_sha256")}
+    written = save_model(out, model, keep | {"calibrated_on": split}, overwrite=force)
+    table.round(4).to_csv(written.with_suffix(".calibration.csv"), index=False)
+    log = model_path.with_suffix(".log.csv")
+    if log.is_file() and log.resolve() != written.with_suffix(".log.csv").resolve():
+        written.with_suffix(".log.csv").write_text(log.read_text())
+    print(f"chosen on {split}: temperature {model.temperature}, gain {model.chroma_gain} "
+          f"(PSNR {chosen['psnr']:.2f} dB, colorfulness ratio {chosen['colorfulness_ratio']:.2f}); wrote {written}")
+    return written
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--loss", choices=LOSSES, default="classification",
@@ -239,6 +272,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--cache", type=Path, default=Path("build/cache"), help="where encoded crops are kept")
     ap.add_argument("--no-cache", action="store_true", help="encode the crops again, keep nothing on disk")
     ap.add_argument("--log-every", type=int, default=100)
+    ap.add_argument("--recalibrate", type=Path, metavar="MODEL",
+                    help="train nothing: choose MODEL's gain again on --calibrate-on and write it to --out")
     ap.add_argument("--force", action="store_true", help="replace --out if it exists")
     ap.add_argument("--quiet", action="store_true")
     return ap
@@ -254,7 +289,10 @@ def main(argv=None) -> int:
     except enc.EncoderUnavailableError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    train(args)
+    if args.recalibrate:
+        recalibrate(args.recalibrate, args.calibrate_on, args.out, force=args.force, progress=not args.quiet)
+    else:
+        train(args)
     return 0
 
 

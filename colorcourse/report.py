@@ -1,0 +1,223 @@
+"""Every shipped model, in domain and out of domain, with paired intervals: the course's results.
+
+    python -m colorcourse.report            # rewrites models/results.md and models/results_per_photo.csv
+
+Taught in notebooks/10_transfer_learning.ipynb; the lessons 03, 04, 06, 07 and 09 show its
+tables. Two splits side by side:
+
+- ``test``: the course pack's in-domain test split, from the same sources (GCompris, Scratch,
+  OpenCV samples) as the 206 training photos. It measures how well a model fits those sources.
+- ``shift_test``: photos from sources never used in training (other packages, other
+  photographers). It measures colorization in general, which is what a user gets.
+
+Each method's PSNR is compared with the gray baseline's *on the same photos*: the mean paired
+difference and its 95 % bootstrap interval (:func:`colorcourse.metrics.paired_difference`). A
+difference whose interval contains 0 is noise at this number of photos, and the tables say so.
+
+The chroma gains of the papers' methods are reported twice: as shipped (chosen on the in-domain
+``val`` split) and chosen on ``shift_val`` by the rule of :mod:`colorcourse.calibration`.
+``shift_test`` is never used for any choice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from colorcourse import calibration, coursepack
+from colorcourse.color import merge_y_uv
+from colorcourse.metrics import evaluate, gray_baseline, markdown_table, side_by_side
+from colorcourse.paths import models_dir
+
+SPLITS = ("test", "shift_test")
+RESULTS_MD = "results.md"
+PER_PHOTO_CSV = "results_per_photo.csv"
+
+
+class ChengAtGain:
+    """Cheng's pipeline with another chroma gain, without running it again per gain.
+
+    The joint bilateral filter is linear in the chroma it filters (its weights depend on the gray
+    guide only), so ``refine(g * uv) = g * refine(uv)``: the refined chroma of each photo is
+    computed once and rescaled for every gain of a sweep.
+    """
+
+    def __init__(self, colorizer, cache: dict, gain: float):
+        self.colorizer, self.cache, self.gain = colorizer, cache, gain
+        self.base_gain = colorizer.network.gain if colorizer.network is not None else 1.0
+
+    def __call__(self, gray: np.ndarray) -> np.ndarray:
+        key = hashlib.sha1(np.ascontiguousarray(gray).tobytes()).hexdigest() + str(gray.shape)
+        if key not in self.cache:
+            self.cache[key] = self.colorizer.predict(gray)[0]
+        return merge_y_uv(gray, self.cache[key] * (self.gain / self.base_gain))
+
+
+def cheng_colorizer(**kwargs):
+    from colorcourse.cheng.pipeline import ChengColorizer
+
+    return ChengColorizer(**kwargs)
+
+
+def fusion_colorizer(name: str = "fusion_full", chroma_gain: float | None = None):
+    from colorcourse.fusion.infer import FusionColorizer, default_model_path, load_model
+
+    return FusionColorizer(load_model(default_model_path(name)), chroma_gain=chroma_gain)
+
+
+def pretrained_colorizer(file: str = "pretrained_fusion", chroma_gain=None, temperature=None):
+    from colorcourse.fusion.pretrained import PretrainedColorizer, load_model
+
+    return PretrainedColorizer(load_model(models_dir() / f"{file}.safetensors"), chroma_gain, temperature)
+
+
+def pretrained_files() -> list[str]:
+    return [f for f in ("pretrained_fusion", "pretrained_fusion_smoothl1", "pretrained_fusion_mse")
+            if (models_dir() / f"{f}.safetensors").is_file()]
+
+
+def calibrate_papers(photos, progress: bool = True) -> tuple[dict, pd.DataFrame]:
+    """Chroma gains of Cheng's pipeline and the paper's fusion network chosen on ``photos``
+    (``shift_val``) by :func:`colorcourse.calibration.choose`; returns ({method: gain}, sweep table)."""
+    cheng = cheng_colorizer()
+    cache: dict = {}
+    gains = tuple(sorted({0.3, 0.5, 0.7, 0.85, 1.0, 1.15, 1.3, 1.5, 1.7}))
+    tables = []
+    t = calibration.sweep(lambda gain: ChengAtGain(cheng, cache, gain), photos,
+                          [{"gain": g} for g in gains], progress=progress)
+    tables.append(t.assign(method="cheng"))
+    t = calibration.sweep(lambda gain: fusion_colorizer(chroma_gain=gain), photos,
+                          [{"gain": g} for g in gains], progress=progress)
+    tables.append(t.assign(method="fusion"))
+    sweep_table = pd.concat(tables, ignore_index=True)
+    chosen = {m: float(calibration.choose(sweep_table[sweep_table["method"] == m])["gain"]) for m in ("cheng", "fusion")}
+    return chosen, sweep_table
+
+
+def colorizers(shift_gains: dict | None = None) -> dict:
+    """Name -> colorizer for the main table (the shipped defaults and their shift_val gains)."""
+    from colorcourse.cheng.features import ABLATIONS
+
+    out = {"gray": gray_baseline}
+    for f in pretrained_files():
+        loss = f.removeprefix("pretrained_fusion").removeprefix("_") or "default"
+        out["pretrained" if loss == "default" else f"pretrained ({loss})"] = pretrained_colorizer(f)
+    fusion = fusion_colorizer()
+    out["fusion"] = fusion
+    cheng = cheng_colorizer()
+    out["cheng"] = cheng
+    if shift_gains:
+        out[f"fusion @ gain {shift_gains['fusion']:g} (shift_val)"] = fusion_colorizer(chroma_gain=shift_gains["fusion"])
+        out[f"cheng @ gain {shift_gains['cheng']:g} (shift_val)"] = ChengAtGain(cheng, {}, shift_gains["cheng"])
+    # the papers' ablations
+    out["cheng: patch"] = cheng_colorizer(refine=False, groups=ABLATIONS["patch"])
+    out["cheng: + DAISY"] = cheng_colorizer(refine=False, groups=ABLATIONS["patch+daisy"])
+    out["cheng: + semantic"] = cheng_colorizer(refine=False)
+    out["cheng: + clustering"] = cheng_colorizer(refine=True, clustering=True)
+    from colorcourse.fusion.report import available_models
+
+    for name in available_models():
+        if name != "fusion_full":
+            out[f"fusion: {name.removeprefix('fusion_')}"] = fusion_colorizer(name)
+    return out
+
+
+def run(limit: int | None = None, progress: bool = True) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
+    """Per-photo scores of every colorizer on both splits; the shift_val gains and their sweep."""
+    shift_val = coursepack.load_split("shift_val", limit=limit)
+    gains, sweep_table = calibrate_papers(shift_val, progress=progress)
+    frames = []
+    named = colorizers(gains)
+    for split in SPLITS:
+        photos = coursepack.load_split(split, limit=limit)
+        for name, colorizer in named.items():
+            frames.append(evaluate(colorizer, photos, name=name, progress=progress).assign(split=split))
+    return pd.concat(frames, ignore_index=True), gains, sweep_table
+
+
+def tables(per_photo: pd.DataFrame, rows: list[str] | None = None) -> pd.DataFrame:
+    """The side-by-side table (test | shift_test) of the methods in ``rows`` (default: all)."""
+    per_photo = per_photo if rows is None else per_photo[per_photo["method"].isin(rows)]
+    result = side_by_side({s: per_photo[per_photo["split"] == s].drop(columns="split") for s in SPLITS
+                           if (per_photo["split"] == s).any()})
+    if rows is not None:
+        result = result.loc[[r for r in rows if r in result.index]]
+    return result
+
+
+def load_results(folder: str | Path | None = None) -> pd.DataFrame:
+    """The stored per-photo scores (``models/results_per_photo.csv``), for the lessons."""
+    path = Path(folder or models_dir()) / PER_PHOTO_CSV
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing; make it with: python -m colorcourse.report")
+    return pd.read_csv(path)
+
+
+MAIN_ROWS = ["gray", "pretrained", "pretrained (smoothl1)", "pretrained (mse)", "fusion", "cheng"]
+
+
+def write_markdown(per_photo: pd.DataFrame, gains: dict, sweep_table: pd.DataFrame, path: Path) -> None:
+    counts = per_photo.groupby("split")["photo"].nunique()
+    main = [r for r in MAIN_ROWS if r in set(per_photo["method"])] + sorted(
+        m for m in per_photo["method"].unique() if "(shift_val)" in m)
+    cheng_rows = ["gray", "cheng: patch", "cheng: + DAISY", "cheng: + semantic", "cheng", "cheng: + clustering"]
+    fusion_rows = ["gray"] + ["fusion"] + sorted(m for m in per_photo["method"].unique() if m.startswith("fusion: "))
+    lines = [
+        "# Results: in domain and out of domain",
+        "",
+        "Made by `python -m colorcourse.report` (it rewrites this file and `results_per_photo.csv`).",
+        f"`test`: the course pack's in-domain test split ({counts.get('test', 0)} photos, the training photos' sources); "
+        f"`shift_test`: photos from sources never used in training ({counts.get('shift_test', 0)} photos). "
+        "dPSNR: mean paired difference to the gray baseline over the same photos, with its 95 % bootstrap "
+        "interval; **noise** means the interval contains 0, so this many photos cannot tell the method from gray. "
+        "Color ratio: mean colorfulness of the result over the ground truth's.",
+        "",
+        "## Every method",
+        "",
+        markdown_table(tables(per_photo, main)),
+        "",
+        "## Cheng et al.: the ablation (each row adds one step; `cheng` is the shipped pipeline)",
+        "",
+        markdown_table(tables(per_photo, cheng_rows)),
+        "",
+        "## Iizuka et al.: the ablations (`fusion` is the paper's model, fusion_full)",
+        "",
+        markdown_table(tables(per_photo, fusion_rows)),
+        "",
+        "## The papers' chroma gains chosen out of domain",
+        "",
+        "Shipped: Cheng's gain chosen on the in-domain val split per network, fusion's 1.3 on val. "
+        f"Chosen on `shift_val` by the rule in `colorcourse.calibration` (best PSNR among gains keeping at "
+        f"least {calibration.MIN_COLOR_RATIO:.0%} of the true colorfulness, else the most colorful): "
+        + ", ".join(f"{m} {g:g}" for m, g in gains.items()) + ". The sweep on shift_val:",
+        "",
+        markdown_table(sweep_table.pivot(index="gain", columns="method", values=["psnr", "colorfulness_ratio"]).round(3)
+                       .set_axis([f"{a} {b}" for a, b in sweep_table.pivot(index="gain", columns="method",
+                                  values=["psnr", "colorfulness_ratio"]).columns], axis=1)),
+        "",
+    ]
+    path.write_text("\n".join(lines))
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", type=Path, default=None, help="folder for results.md and the CSV (default: models/)")
+    ap.add_argument("--limit", type=int, help="first N photos of each split (a quick look, not a result)")
+    ap.add_argument("--quiet", action="store_true")
+    args = ap.parse_args(argv)
+    out = args.out or models_dir()
+    per_photo, gains, sweep_table = run(args.limit, progress=not args.quiet)
+    out.mkdir(parents=True, exist_ok=True)
+    per_photo.round(5).to_csv(out / PER_PHOTO_CSV, index=False)
+    write_markdown(per_photo, gains, sweep_table, out / RESULTS_MD)
+    print((out / RESULTS_MD).read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
