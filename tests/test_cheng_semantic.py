@@ -1,4 +1,4 @@
-"""Semantic feature: domain transform vs OpenCV, the pseudo-class parser, the FCN parser."""
+"""Semantic feature: domain transform vs OpenCV, the pseudo-class, encoder and FCN parsers."""
 
 import cv2
 import numpy as np
@@ -8,9 +8,12 @@ from skimage import data
 
 from colorcourse.checkpoint import CheckpointError, save_checkpoint
 from colorcourse.cheng.semantic import (
+    EncoderSemanticParser,
     FCNParser,
     PseudoClassParser,
     domain_transform_filter,
+    encoder_descriptors,
+    fit_encoder_semantic_parser,
     fit_pseudo_class_parser,
     load_parser,
     semantic_features,
@@ -18,6 +21,7 @@ from colorcourse.cheng.semantic import (
     train_fcn_parser,
 )
 from colorcourse.color import rgb_to_gray
+from colorcourse.encoder import encoder_available
 
 
 @pytest.mark.parametrize("sigma_s, sigma_r, iters", [(5.0, 0.1, 3), (12.0, 0.5, 2), (3.0, 2.0, 1)])
@@ -65,6 +69,60 @@ def test_pseudo_class_parser(grays, tmp_path):
     save_checkpoint(tmp_path / "x.safetensors", {"w": torch.zeros(1)}, {}, kind="cheng-mlp")
     with pytest.raises(CheckpointError, match="not a Cheng scene parser"):
         load_parser(tmp_path / "x.safetensors")
+
+
+needs_encoder = pytest.mark.skipif(not encoder_available(), reason="the pretrained encoder's packages are not installed")
+
+
+@pytest.fixture(scope="module")
+def encoder_parser(grays):
+    return fit_encoder_semantic_parser(grays, n_classes=6, n_components=8, per_image=800, seed=0, progress=False)
+
+
+@needs_encoder
+def test_encoder_parser_probabilities_on_an_odd_sized_image(grays, encoder_parser):
+    gray = grays[0][:97, :61]  # odd sizes, neither a multiple of the encoder's stride 32
+    probs = encoder_parser.predict_proba(gray)
+    assert probs.shape == (97, 61, 6) and probs.dtype == np.float32
+    assert np.all(probs >= 0)
+    np.testing.assert_allclose(probs.sum(-1), 1.0, atol=1e-5)
+    assert len(np.unique(probs.argmax(-1))) >= 3  # it splits the image into regions
+    hist = semantic_histogram(semantic_features(gray, encoder_parser))
+    assert hist.shape == (6,) and abs(hist.sum() - 1) < 1e-9
+
+
+@needs_encoder
+def test_encoder_parser_projects_like_the_full_descriptor(grays, encoder_parser):
+    gray = grays[2][:50, :77]
+    desc = encoder_descriptors(gray)
+    assert desc.shape == (50, 77, 40 + 112)
+    full = ((desc - encoder_parser.mean) / encoder_parser.std) @ encoder_parser.components.T
+    np.testing.assert_allclose(encoder_parser.project(gray), full, atol=1e-4)
+
+
+@needs_encoder
+def test_encoder_parser_pca_is_orthonormal(encoder_parser):
+    c = encoder_parser.components
+    assert c.shape == (8, 152) and encoder_parser.centers.shape == (6, 8)
+    np.testing.assert_allclose(c @ c.T, np.eye(8), atol=1e-5)
+
+
+@needs_encoder
+def test_encoder_parser_round_trip(grays, encoder_parser, tmp_path):
+    path = encoder_parser.save(tmp_path / "enc.safetensors")
+    again = load_parser(path)
+    assert isinstance(again, EncoderSemanticParser)
+    assert again.config() == encoder_parser.config()
+    np.testing.assert_array_equal(again.predict_proba(grays[1]), encoder_parser.predict_proba(grays[1]))
+    with pytest.raises(FileExistsError):
+        encoder_parser.save(path)
+    encoder_parser.save(path, overwrite=True)
+    bad = dict(encoder_parser.config(), encoder_sha256="0" * 64)
+    save_checkpoint(tmp_path / "other.safetensors", {k: torch.from_numpy(getattr(encoder_parser, k))
+                                                     for k in ("mean", "std", "components", "centers")},
+                    bad, kind=EncoderSemanticParser.kind)
+    with pytest.raises(CheckpointError, match="another encoder"):
+        load_parser(tmp_path / "other.safetensors")
 
 
 def _miniature_siftflow(n=6, size=48, seed=0):

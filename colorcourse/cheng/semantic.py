@@ -7,7 +7,7 @@ SIFT Flow images (33 classes, 78.9% pixel accuracy), then smooths its probabilit
 domain transform of Gastal & Oliveira guided by the gray image, because the parser's maps are
 inaccurate around region boundaries.
 
-Two parsers live here, both gray-in, probabilities-out (``predict_proba(gray) -> H x W x K``):
+Three parsers live here, all gray-in, probabilities-out (``predict_proba(gray) -> H x W x K``):
 
 - :class:`FCNParser`, the paper's way: a small fully convolutional network trained on gray
   SIFT Flow images and their 33-class label maps (:func:`train_fcn_parser`). SIFT Flow must be
@@ -18,6 +18,10 @@ Two parsers live here, both gray-in, probabilities-out (``predict_proba(gray) ->
   Each pixel's probabilities are a softmax over negative squared distances to the K centres.
   It knows no names ("sky", "tree"), but it does split an image into regions a colorizer can
   tell apart (bright smooth top, dark textured bottom, ...). The lessons measure what it adds.
+- :class:`EncoderSemanticParser`: the same soft k-means, but over the frozen pretrained ImageNet
+  encoder's features (:mod:`colorcourse.encoder`, strides 8 and 16, upsampled to every pixel),
+  standardised and reduced by a PCA to K dimensions. Its clusters are learned on the course
+  pack, but the features they cluster were learned on 1.28 million ImageNet photos.
 
 :func:`domain_transform_filter` is the recursive-filter (RF) variant of the domain transform,
 vectorised over whole rows/columns; it matches OpenCV's ``cv2.ximgproc.dtFilter(mode=DTF_RF)``.
@@ -41,6 +45,9 @@ from .features import check_gray
 N_SIFTFLOW_CLASSES = 33
 PSEUDO_KIND = "cheng-parser-pseudo"
 FCN_KIND = "cheng-parser-fcn"
+ENCODER_KIND = "cheng-parser-encoder"
+ENCODER_STRIDES = (8, 16)  # the encoder's maps the encoder parser reads (40 + 112 channels)
+ENCODER_DESCRIPTOR = "efficientnet-lite0-s8s16-v1"
 SMOOTH_SIGMA_SPATIAL = 10.0  # pixels: how far a class probability may spread
 SMOOTH_SIGMA_RANGE = 0.2  # gray units: an edge of this height already stops most spreading
 
@@ -201,6 +208,190 @@ def fit_pseudo_class_parser(
     return PseudoClassParser(km.cluster_centers_, mean, std, temperature)
 
 
+# ---------------------------------------------------------------- the pretrained encoder's parser
+
+_SHARED_ENCODER = None
+
+
+def shared_encoder():
+    """One :class:`colorcourse.encoder.MultiScaleEncoder` per process, loaded on first use
+    (raises :class:`colorcourse.encoder.EncoderUnavailableError` if its packages are missing)."""
+    global _SHARED_ENCODER
+    if _SHARED_ENCODER is None:
+        from ..encoder import MultiScaleEncoder
+
+        _SHARED_ENCODER = MultiScaleEncoder()
+    return _SHARED_ENCODER
+
+
+def _encoder_maps(gray: np.ndarray, encoder, strides: Sequence[int]) -> list[torch.Tensor]:
+    from ..encoder import STRIDES
+
+    gray = check_gray(gray, min_size=1).astype(np.float32)
+    enc = encoder if encoder is not None else shared_encoder()
+    maps, _ = enc(torch.from_numpy(np.ascontiguousarray(gray))[None, None])
+    return [maps[STRIDES.index(s)] for s in strides]
+
+
+def _upsample(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    return nn.functional.interpolate(x, size=size, mode="bilinear", align_corners=False)
+
+
+def encoder_descriptors(gray: np.ndarray, encoder=None, strides: Sequence[int] = ENCODER_STRIDES) -> np.ndarray:
+    """``H x W`` -> ``H x W x C``: the encoder's maps at ``strides`` (default 8 and 16: 40 + 112
+    channels), each bilinearly upsampled to the image size, concatenated per pixel."""
+    size = np.shape(gray)[:2]
+    maps = _encoder_maps(gray, encoder, strides)
+    x = torch.cat([_upsample(m, size) for m in maps], dim=1)
+    return x[0].permute(1, 2, 0).contiguous().numpy().astype(np.float32)
+
+
+class EncoderSemanticParser:
+    """Soft k-means over the pretrained encoder's features, reduced by PCA: K classes per pixel.
+
+    Per pixel: the encoder's stride-8 and stride-16 maps (upsampled bilinearly), each channel
+    standardised, projected on the first ``n_components`` principal components (fitted on
+    training pixels), then a softmax over negative squared distances to K k-means centres in that
+    space, as :class:`PseudoClassParser` does with its gray descriptors. The file stores only the
+    standardisation, the PCA and the centres; the encoder's weights come from its own package.
+    """
+
+    kind = ENCODER_KIND
+
+    def __init__(self, mean: np.ndarray, std: np.ndarray, components: np.ndarray, centers: np.ndarray,
+                 temperature: float, strides: Sequence[int] = ENCODER_STRIDES, encoder=None):
+        self.mean = np.asarray(mean, np.float32)  # C: per-channel mean of the encoder features
+        self.std = np.asarray(std, np.float32)  # C
+        self.components = np.asarray(components, np.float32)  # n_components x C, orthonormal rows
+        self.centers = np.asarray(centers, np.float32)  # K x n_components
+        self.temperature = float(temperature)
+        self.strides = tuple(int(s) for s in strides)
+        self.encoder = encoder  # None: the process-wide shared encoder, loaded on first use
+        c = self.mean.shape[0]
+        if self.std.shape != (c,) or self.components.shape[1] != c or self.centers.shape[1] != self.components.shape[0]:
+            raise ValueError(
+                f"inconsistent shapes: mean {self.mean.shape}, std {self.std.shape}, "
+                f"components {self.components.shape}, centers {self.centers.shape}"
+            )
+
+    @property
+    def n_classes(self) -> int:
+        return self.centers.shape[0]
+
+    @property
+    def n_components(self) -> int:
+        return self.components.shape[0]
+
+    def project(self, gray: np.ndarray) -> np.ndarray:
+        """``H x W`` -> ``H x W x n_components``: the PCA coordinates of every pixel.
+
+        The projection is linear and bilinear upsampling preserves constants, so each map is
+        projected at its own resolution and only the ``n_components`` result is upsampled:
+        the same numbers as projecting :func:`encoder_descriptors`, without ever holding all
+        152 channels at full size.
+        """
+        size = np.shape(gray)[:2]
+        maps = _encoder_maps(gray, self.encoder, self.strides)
+        w = torch.from_numpy(self.components / self.std[None, :])  # n x C: standardise and project
+        shift = torch.from_numpy(self.mean)
+        out, start = None, 0
+        for m in maps:
+            c = m.shape[1]
+            z = torch.einsum("nc,bchw->bnhw", w[:, start : start + c], m - shift[start : start + c, None, None])
+            z = _upsample(z, size)
+            out = z if out is None else out + z
+            start += c
+        if start != self.mean.shape[0]:
+            raise CheckpointError(f"the encoder gives {start} channels at strides {self.strides}, the parser expects {self.mean.shape[0]}")
+        return out[0].permute(1, 2, 0).contiguous().numpy()
+
+    def predict_proba(self, gray: np.ndarray) -> np.ndarray:
+        """``H x W`` -> ``H x W x K`` (rows sum to 1)."""
+        z = self.project(gray)
+        probs = _softmax_neg_dist(z.reshape(-1, z.shape[-1]), self.centers, self.temperature)
+        return probs.reshape(z.shape[:2] + (self.n_classes,)).astype(np.float32)
+
+    def config(self) -> dict:
+        from ..encoder import WEIGHTS_SHA256
+
+        return {
+            "n_classes": self.n_classes,
+            "n_components": self.n_components,
+            "descriptor": ENCODER_DESCRIPTOR,
+            "strides": list(self.strides),
+            "encoder_sha256": WEIGHTS_SHA256,
+            "temperature": self.temperature,
+        }
+
+    def save(self, path: str | Path, overwrite: bool = False) -> Path:
+        tensors = {
+            "mean": torch.from_numpy(self.mean),
+            "std": torch.from_numpy(self.std),
+            "components": torch.from_numpy(self.components),
+            "centers": torch.from_numpy(self.centers),
+        }
+        return save_checkpoint(path, tensors, self.config(), ENCODER_KIND, overwrite=overwrite)
+
+    @classmethod
+    def load(cls, path: str | Path, encoder=None) -> "EncoderSemanticParser":
+        from ..encoder import WEIGHTS_SHA256
+
+        tensors, config = load_checkpoint(path, ENCODER_KIND)
+        if config.get("encoder_sha256", WEIGHTS_SHA256) != WEIGHTS_SHA256:
+            raise CheckpointError(f"{path} was fitted on another encoder's features than the course's")
+        try:
+            return cls(tensors["mean"].numpy(), tensors["std"].numpy(), tensors["components"].numpy(),
+                       tensors["centers"].numpy(), config["temperature"], config.get("strides", ENCODER_STRIDES),
+                       encoder=encoder)
+        except KeyError as e:
+            raise CheckpointError(f"{path} lacks {e} for an encoder parser") from None
+        except ValueError as e:
+            raise CheckpointError(f"{path}: {e}") from None
+
+
+def fit_encoder_semantic_parser(
+    grays: Sequence[np.ndarray],
+    n_classes: int = N_SIFTFLOW_CLASSES,
+    n_components: int = N_SIFTFLOW_CLASSES,
+    per_image: int = 3000,
+    seed: int = 0,
+    encoder=None,
+    progress: bool = True,
+) -> EncoderSemanticParser:
+    """Fit the standardisation, the PCA and K k-means centres on pixels sampled from ``grays``.
+
+    The encoder stays frozen; one pass of it per photo (about a second each on a 2-core CPU).
+    """
+    from sklearn.cluster import KMeans
+
+    rng = np.random.default_rng(seed)
+    samples = []
+    for gray in tqdm(list(grays), desc="encoder features", disable=not progress, leave=False):
+        desc = encoder_descriptors(gray, encoder)
+        desc = desc.reshape(-1, desc.shape[-1])
+        idx = rng.choice(len(desc), size=min(per_image, len(desc)), replace=False)
+        samples.append(desc[idx])
+    if not samples:
+        raise ValueError("no images to learn encoder classes from")
+    x = np.concatenate(samples).astype(np.float64)
+    if len(x) < max(n_classes, n_components):
+        raise ValueError(f"{len(x)} pixels are too few for {n_classes} classes in {n_components} dimensions")
+    if not 1 <= n_components <= x.shape[1]:
+        raise ValueError(f"n_components must be in [1, {x.shape[1]}], got {n_components}")
+    mean, std = x.mean(0), x.std(0) + 1e-6
+    z = (x - mean) / std
+    # PCA: eigenvectors of the covariance of the standardised channels, largest variance first
+    evals, evecs = np.linalg.eigh(z.T @ z / len(z))
+    components = evecs[:, np.argsort(evals)[::-1][:n_components]].T
+    # a fixed sign per component (largest loading positive), so a refit gives the same file
+    components *= np.sign(components[np.arange(n_components), np.abs(components).argmax(1)])[:, None]
+    y = (z @ components.T).astype(np.float32)
+    km = KMeans(n_clusters=n_classes, n_init=2, random_state=seed).fit(y)
+    # temperature as for the pseudo-classes: the mean squared distance to the nearest centre
+    temperature = float(km.inertia_ / len(y))
+    return EncoderSemanticParser(mean, std, components, km.cluster_centers_, temperature, encoder=encoder)
+
+
 # ---------------------------------------------------------------- the paper's parser: an FCN
 
 
@@ -321,10 +512,12 @@ def train_fcn_parser(
 
 
 def load_parser(path: str | Path):
-    """Load either parser, dispatching on the kind recorded in the file."""
+    """Load any of the parsers, dispatching on the kind recorded in the file."""
     kind = read_header(path).get("kind")
     if kind == PSEUDO_KIND:
         return PseudoClassParser.load(path)
+    if kind == ENCODER_KIND:
+        return EncoderSemanticParser.load(path)
     if kind == FCN_KIND:
         return FCNParser.load(path)
     raise CheckpointError(f"{path} holds a {kind!r} model, not a Cheng scene parser")

@@ -5,6 +5,7 @@ Taught in notebooks/03_cheng_per_pixel_dnn.ipynb (the commands) and 04 (the clus
 Seeded and reproducible; on a 2-core CPU it takes a few minutes. It writes into ``--out``:
 
 - ``cheng_parser.safetensors``: the scene parser (offline default: pseudo-classes; with
+  ``--parser encoder`` soft classes of the pretrained ImageNet encoder's features; with
   ``--parser siftflow --siftflow-root DIR`` the paper's FCN on gray SIFT Flow images);
 - ``cheng_mlp_patch.safetensors``, ``cheng_mlp_patch_daisy.safetensors``,
   ``cheng_mlp_patch_daisy_semantic.safetensors``: the ablation's single networks
@@ -41,10 +42,16 @@ from .pipeline import (
     feature_columns,
     network_file,
 )
-from .semantic import N_SIFTFLOW_CLASSES, fit_pseudo_class_parser, train_fcn_parser
+from .semantic import N_SIFTFLOW_CLASSES, fit_encoder_semantic_parser, fit_pseudo_class_parser, train_fcn_parser
 
 RESULTS_JSON = "cheng_results.json"
 RESULTS_MD = "cheng_results.md"
+PARSER_CHOICES = ("pseudo", "encoder", "siftflow")
+PARSER_NAMES = {
+    "pseudo": "pseudo-classes (offline default)",
+    "encoder": "soft classes of the pretrained encoder's features (PCA to 33)",
+    "siftflow": "FCN on gray SIFT Flow",
+}
 
 
 def output_files(out: Path) -> list[Path]:
@@ -54,9 +61,13 @@ def output_files(out: Path) -> list[Path]:
 
 
 def train_parser(kind: str, train_grays, siftflow_root=None, seed=0, progress=True):
-    """The offline pseudo-class parser, or the paper's FCN trained on gray SIFT Flow."""
+    """The offline pseudo-class parser, the pretrained encoder's soft classes, or the paper's
+    FCN trained on gray SIFT Flow."""
     if kind == "pseudo":
         return fit_pseudo_class_parser(train_grays, N_SIFTFLOW_CLASSES, per_image=1500, seed=seed, progress=progress)
+    if kind == "encoder":
+        return fit_encoder_semantic_parser(train_grays, N_SIFTFLOW_CLASSES, N_SIFTFLOW_CLASSES, per_image=1500,
+                                           seed=seed, progress=progress)
     if kind == "siftflow":
         from ..datasets.siftflow import load_siftflow  # raises DatasetMissingError if not fetched
 
@@ -65,7 +76,7 @@ def train_parser(kind: str, train_grays, siftflow_root=None, seed=0, progress=Tr
         labels = [np.asarray(lab) for _, _, lab in items]
         model, _ = train_fcn_parser(grays, labels, N_SIFTFLOW_CLASSES, seed=seed, progress=progress)
         return model
-    raise ValueError(f"unknown parser {kind!r}: 'pseudo' or 'siftflow'")
+    raise ValueError(f"unknown parser {kind!r}: one of {', '.join(PARSER_CHOICES)}")
 
 
 def evaluate_models(folder: Path, photos, progress: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -135,9 +146,10 @@ def main(argv=None) -> int:
     ap.add_argument("--epochs", type=int, default=4, help="passes over the sampled pixels (more overfit the ~200 training photos: measured on val)")
     ap.add_argument("--limit", type=int, default=None, help="use only the first N training photos")
     ap.add_argument("--test-limit", type=int, default=None, help="score only the first N test photos")
-    ap.add_argument("--parser", choices=["pseudo", "siftflow"], default="pseudo",
-                    help="scene parser for the semantic feature: the offline pseudo-classes, or the paper's "
-                         "FCN on SIFT Flow (fetch it with data_scripts/fetch_siftflow.py)")
+    ap.add_argument("--parser", choices=PARSER_CHOICES, default="pseudo",
+                    help="scene parser for the semantic feature: the offline pseudo-classes, soft classes of the "
+                         "pretrained ImageNet encoder's features (needs its packages: colorcourse.encoder), or the "
+                         "paper's FCN on SIFT Flow (fetch it with data_scripts/fetch_siftflow.py)")
     ap.add_argument("--siftflow-root", type=Path, default=None, help="the fetched SIFT Flow folder (--parser siftflow)")
     ap.add_argument("--n-top", type=int, default=3, help="N0, clusters on the top layer")
     ap.add_argument("--alpha", type=float, default=8.0, help="mu = alpha * N_w / N_s (Eq. 3)")
@@ -205,7 +217,7 @@ def main(argv=None) -> int:
         "train_photos": len(photos),
         "per_image": args.per_image,
         "epochs": args.epochs,
-        "parser": "pseudo-classes (offline default)" if args.parser == "pseudo" else "FCN on gray SIFT Flow",
+        "parser": PARSER_NAMES[args.parser],
         "train_seconds": train_seconds,
         "machine": "a 2-core CPU",
         "train_loss": {k: v.history for k, v in networks.items()},
