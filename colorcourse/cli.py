@@ -91,6 +91,7 @@ def cmd_colorize(args) -> int:
     written = 0
     from concurrent.futures import ThreadPoolExecutor
 
+    import numpy as np
     from tqdm.auto import tqdm
 
     jobs = [(source, output_path(source, args.output, args.method)) for source in files]
@@ -106,7 +107,10 @@ def cmd_colorize(args) -> int:
                 upcoming = pool.submit(_read_job, *jobs[i + 1], args)
             try:
                 gray = current.result()
-                rgb = methods.colorize_full_resolution(colorizer, gray, work_size)
+                current = None  # the future holds the photo too: let it go once colorized
+                # straight to the 8-bit values the file stores: a quarter of float32's memory
+                rgb = methods.colorize_full_resolution(
+                    colorizer, gray, work_size, out=np.empty(gray.shape + (3,), dtype=np.uint8))
                 del gray
                 save_rgb(target, rgb, overwrite=args.force)  # refuses to replace a file without --force
                 written += 1

@@ -124,7 +124,8 @@ def _to_float(img: Image.Image, path: Path) -> tuple[np.ndarray, bool]:
     """Pillow image -> (float array in [0, 1], is_color). Array is H x W x 3 or H x W."""
     mode = img.mode
     if mode in ("I;16", "I;16B", "I;16L", "I;16N"):
-        return np.asarray(img, dtype=np.float32) / 65535.0, False
+        arr = np.asarray(img, dtype=np.float32)
+        return np.divide(arr, 65535.0, out=arr), False  # in place: a big scan is not copied twice
     if mode == "I":
         arr = np.asarray(img, dtype=np.float64)
         top = 65535.0 if arr.max() > 255 else 255.0
@@ -133,7 +134,8 @@ def _to_float(img: Image.Image, path: Path) -> tuple[np.ndarray, bool]:
         arr = np.asarray(img, dtype=np.float32)
         return np.clip(arr / (255.0 if arr.max() > 1.0 else 1.0), 0, 1), False
     if mode in ("1", "L"):
-        return np.asarray(img.convert("L"), dtype=np.float32) / 255.0, False
+        arr = np.asarray(img if mode == "L" else img.convert("L"), dtype=np.float32)
+        return np.divide(arr, 255.0, out=arr), False
     if mode in ("LA", "La") or (mode == "P" and "transparency" in img.info and _palette_is_gray(img)):
         rgba = np.asarray(img.convert("RGBA"), dtype=np.float32) / 255.0
         return _over_white(rgba)[..., 0], False
@@ -143,7 +145,8 @@ def _to_float(img: Image.Image, path: Path) -> tuple[np.ndarray, bool]:
         rgba = np.asarray(img.convert("RGBA"), dtype=np.float32) / 255.0
         return _over_white(rgba), True
     if mode in ("RGB", "CMYK", "YCbCr", "LAB", "HSV", "P"):
-        return np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0, True
+        arr = np.asarray(img if mode == "RGB" else img.convert("RGB"), dtype=np.float32)
+        return np.divide(arr, 255.0, out=arr), True
     raise ImageLoadError(path, f"unsupported pixel format {mode!r}")
 
 
@@ -215,13 +218,23 @@ def _luma(rgb: np.ndarray, rows: int = 1024) -> np.ndarray:
     return out
 
 
-def to_uint8(rgb: np.ndarray) -> np.ndarray:
-    """Float image in [0, 1] -> uint8, rounding to the nearest level (how files store it)."""
-    return np.round(np.clip(np.asarray(rgb, dtype=np.float64), 0.0, 1.0) * 255.0).astype(np.uint8)
+def to_uint8(rgb: np.ndarray, rows: int = 512) -> np.ndarray:
+    """Float image in [0, 1] -> uint8, rounding to the nearest level (how files store it).
+
+    Converted a band of ``rows`` at a time, so a big photo never gets a float64 copy."""
+    rgb = np.asarray(rgb)
+    out = np.empty(rgb.shape, dtype=np.uint8)
+    if rgb.ndim == 0:
+        return np.round(np.clip(float(rgb), 0.0, 1.0) * 255.0).astype(np.uint8)
+    for top in range(0, rgb.shape[0], rows):
+        band = np.asarray(rgb[top:top + rows], dtype=np.float64)
+        out[top:top + rows] = np.round(np.clip(band, 0.0, 1.0) * 255.0)
+    return out
 
 
 def save_rgb(path: str | os.PathLike, rgb: np.ndarray, overwrite: bool = False, **save_kwargs) -> Path:
-    """Write a float ``H x W x 3`` (or ``H x W``) image; never replaces a file unless asked.
+    """Write a float ``H x W x 3`` (or ``H x W``) image in [0, 1], or a uint8 one as it is; never
+    replaces a file unless asked.
 
     The write goes to a temporary file in the same folder and is renamed into place, so an
     interrupted save leaves no half-written photo.
@@ -230,7 +243,9 @@ def save_rgb(path: str | os.PathLike, rgb: np.ndarray, overwrite: bool = False, 
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} exists; pass overwrite=True (or --force) to replace it")
     path.parent.mkdir(parents=True, exist_ok=True)
-    img = Image.fromarray(to_uint8(rgb))
+    pixels = rgb if isinstance(rgb, np.ndarray) and rgb.dtype == np.uint8 else to_uint8(rgb)
+    img = Image.fromarray(pixels)
+    del pixels  # Pillow holds its own copy
     fmt = Image.registered_extensions().get(path.suffix.lower())
     if fmt is None:
         raise ValueError(f"{path}: unknown image format {path.suffix!r}")

@@ -93,25 +93,98 @@ def load(method: str, style_image: np.ndarray | None = None) -> Colorizer:
         raise
 
 
-def colorize_full_resolution(colorizer: Colorizer, gray: np.ndarray, work_size: int | None) -> np.ndarray:
+BAND_ROWS = 512  # rows converted at a time: a 12,000-pixel-wide band of 512 rows is ~150 MB in float64
+
+
+def _mirror(index: np.ndarray, n: int) -> np.ndarray:
+    """Indices reflected about the first and last sample (``... 2 1 | 0 1 2 ... n-1 | n-2 ...``)."""
+    if n == 1:
+        return np.zeros_like(index)
+    period = 2 * (n - 1)
+    index = np.abs(index) % period
+    return np.where(index > n - 1, period - index, index)
+
+
+def _bilinear_taps(n_out: int, n_in: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Source rows/columns and weights of bilinear resizing ``n_in -> n_out`` (pixel centres
+    aligned, mirrored edges: the numbers of ``skimage.transform.resize(order=1)``)."""
+    x = (np.arange(n_out) + 0.5) * (n_in / n_out) - 0.5
+    lo = np.floor(x)
+    weight = (x - lo).astype(np.float32)
+    lo = lo.astype(np.int64)
+    return _mirror(lo, n_in), _mirror(lo + 1, n_in), weight
+
+
+class _ChromaUpsampler:
+    """Bilinear upsampling of a small ``h' x w' x 2`` chroma to ``H x W x 2``, a band of rows at a
+    time (float32), so the full-size chroma never exists as a whole."""
+
+    def __init__(self, uv_small: np.ndarray, h: int, w: int):
+        uv_small = np.asarray(uv_small, dtype=np.float32)
+        x0, x1, wx = _bilinear_taps(w, uv_small.shape[1])
+        wx = wx[None, :, None]
+        self.wide = uv_small[:, x0] * (1 - wx) + uv_small[:, x1] * wx  # h' x W x 2: columns done once
+        self.y0, self.y1, self.wy = _bilinear_taps(h, uv_small.shape[0])
+
+    def rows(self, top: int, bottom: int) -> np.ndarray:
+        wy = self.wy[top:bottom, None, None]
+        return self.wide[self.y0[top:bottom]] * (1 - wy) + self.wide[self.y1[top:bottom]] * wy
+
+
+def colorize_full_resolution(
+    colorizer: Colorizer, gray: np.ndarray, work_size: int | None, out: np.ndarray | None = None,
+) -> np.ndarray:
     """Colorize ``gray`` of any size; the result keeps the input's own luminance exactly.
 
     ``work_size``: the longer side the colorizer runs at (``None``: the full image).
+    Returns ``H x W x 3`` float32 RGB in [0, 1]. Memory stays close to the result's own size: the
+    chroma is upsampled and joined with the luminance a band of rows at a time, and the gray
+    baseline (no chroma by definition) is not run at all at full size.
+
+    ``out``: an ``H x W x 3`` array to fill and return instead: float, or uint8 to get the values
+    rounded as a file stores them (:func:`colorcourse.imageio.to_uint8`), a quarter of float32's
+    memory (what the command line does with a 100-megapixel scan).
     """
     from skimage.transform import resize
 
     from .color import merge_y_uv, rgb_to_yuv
+    from .metrics import gray_baseline
 
-    gray = np.asarray(gray, dtype=np.float64)
+    gray = np.asarray(gray)
     if gray.ndim != 2:
         raise ValueError(f"expected an H x W gray image, got shape {gray.shape}")
+    if gray.dtype not in (np.float32, np.float64):
+        gray = gray.astype(np.float64)
     h, w = gray.shape
+    if out is None:
+        out = np.empty((h, w, 3), dtype=np.float32)
+    elif out.shape != (h, w, 3) or not (out.dtype == np.uint8 or np.issubdtype(out.dtype, np.floating)):
+        raise ValueError(f"out must be a {h} x {w} x 3 float or uint8 array, got {out.dtype} {out.shape}")
+    if out.dtype == np.uint8:
+        from .imageio import to_uint8 as store
+    else:
+        def store(rgb):
+            return rgb
+    bands = range(0, h, BAND_ROWS)
+    if colorizer is gray_baseline:  # U = V = 0: R = G = B = Y, the same numbers without the detour
+        for top in bands:
+            out[top:top + BAND_ROWS] = store(np.clip(gray[top:top + BAND_ROWS], 0.0, 1.0)[..., None])
+        return out
     scale = 1.0 if work_size is None else min(1.0, work_size / max(h, w))
     if scale < 1.0:
         small_shape = (max(8, round(h * scale)), max(8, round(w * scale)))
-        small = resize(gray, small_shape, anti_aliasing=True, preserve_range=True)
-        uv = rgb_to_yuv(np.asarray(colorizer(small), dtype=np.float64))[..., 1:]  # h' x w' x 2
-        uv = resize(uv, (h, w, 2), order=1, preserve_range=True)  # bilinear chroma upsampling
+        small = resize(gray, small_shape, anti_aliasing=True, preserve_range=True)  # float32 stays float32
+        uv_small = rgb_to_yuv(np.asarray(colorizer(small), dtype=np.float64))[..., 1:]  # h' x w' x 2
+        upsampler = _ChromaUpsampler(uv_small, h, w)  # bilinear chroma upsampling
+        for top in bands:
+            bottom = min(top + BAND_ROWS, h)
+            out[top:bottom] = store(merge_y_uv(gray[top:bottom], upsampler.rows(top, bottom)))
     else:
-        uv = rgb_to_yuv(np.asarray(colorizer(gray), dtype=np.float64))[..., 1:]
-    return merge_y_uv(gray, uv)
+        rgb = colorizer(gray)
+        if np.shape(rgb) != (h, w, 3):
+            raise ValueError(f"the colorizer returned shape {np.shape(rgb)} for a {h} x {w} photo")
+        for top in bands:
+            bottom = min(top + BAND_ROWS, h)
+            uv = rgb_to_yuv(np.asarray(rgb[top:bottom], dtype=np.float64))[..., 1:]
+            out[top:bottom] = store(merge_y_uv(gray[top:bottom], uv))
+    return out

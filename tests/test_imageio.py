@@ -189,13 +189,14 @@ def test_any_decoder_error_becomes_the_files_error(tmp_path, chelsea, monkeypatc
     monkeypatch.undo()
 
     Image.fromarray(chelsea).save(tmp_path / "cat.jpg")
+    Image.fromarray(chelsea).convert("CMYK").save(tmp_path / "cmyk.jpg")
 
     def out_of_memory(*args, **kwargs):
         raise MemoryError
 
-    monkeypatch.setattr(Image.Image, "convert", out_of_memory)
-    with pytest.raises(ImageLoadError, match="cat.jpg: not enough memory"):
-        load_rgb(tmp_path / "cat.jpg")
+    monkeypatch.setattr(Image.Image, "convert", out_of_memory)  # CMYK -> RGB runs out of memory
+    with pytest.raises(ImageLoadError, match="cmyk.jpg: not enough memory"):
+        load_rgb(tmp_path / "cmyk.jpg")
     monkeypatch.undo()
 
     from PIL import ImageFile
