@@ -110,7 +110,8 @@ def cmd_colorize(args) -> int:
                 current = None  # the future holds the photo too: let it go once colorized
                 # straight to the 8-bit values the file stores: a quarter of float32's memory
                 rgb = methods.colorize_full_resolution(
-                    colorizer, gray, work_size, out=np.empty(gray.shape + (3,), dtype=np.uint8))
+                    colorizer, gray, work_size, out=np.empty(gray.shape + (3,), dtype=np.uint8),
+                    progress=not args.quiet)
                 del gray
                 save_rgb(target, rgb, overwrite=args.force)  # refuses to replace a file without --force
                 written += 1

@@ -14,6 +14,7 @@ the method names from it. The heavy packages are imported when a method is loade
 
 from __future__ import annotations
 
+import sys
 from typing import Callable
 
 import numpy as np
@@ -93,6 +94,12 @@ def load(method: str, style_image: np.ndarray | None = None) -> Colorizer:
         raise
 
 
+def _is_fusion(colorizer) -> bool:
+    # A FusionColorizer exists only once its module was imported: no import needed to ask.
+    infer = sys.modules.get("colorcourse.fusion.infer")
+    return infer is not None and type(colorizer) is infer.FusionColorizer
+
+
 BAND_ROWS = 512  # rows converted at a time: a 12,000-pixel-wide band of 512 rows is ~150 MB in float64
 
 
@@ -131,8 +138,65 @@ class _ChromaUpsampler:
         return self.wide[self.y0[top:bottom]] * (1 - wy) + self.wide[self.y1[top:bottom]] * wy
 
 
+FUSION_BAND_ROWS = 1024  # rows of a big photo the fusion network colorizes at a time (multiple of 8)
+
+
+def _fusion_in_bands(colorizer, gray: np.ndarray, progress: bool = False):
+    """Yield ``(top, bottom, rgb)`` bands of what ``colorizer(gray)`` returns (a
+    :class:`~colorcourse.fusion.infer.FusionColorizer`), computed a band of rows at a time.
+
+    The same numbers as the whole photo at once (up to float rounding of different tile shapes):
+    the global vector comes from the whole photo, and each band's local path sees
+    ``TILE_MARGIN`` rows of context above and below, more than its receptive field, exactly
+    as :func:`~colorcourse.fusion.infer.predict_ab_unit` tiles. What this saves: the whole photo's
+    a*b*, L*a*b* and RGB arrays (about 40 bytes a pixel) never exist at once.
+    """
+    import torch
+    from tqdm.auto import tqdm
+
+    from .color import AB_SCALE
+    from .fusion import infer
+
+    model = colorizer.model
+    h, w = gray.shape
+    rows = FUSION_BAND_ROWS
+    chroma_gain = colorizer.chroma_gain if colorizer.chroma_gain is not None else infer.model_chroma_gain(model)
+    gray = infer._check_gray(gray)
+    model.eval()
+    L_unit = np.empty((h, w), dtype=np.float32)
+    for top in range(0, h, BAND_ROWS):  # elementwise, so banding changes no number
+        L_unit[top:top + BAND_ROWS] = infer.gray_to_lightness_unit(gray[top:top + BAND_ROWS])
+    L = torch.from_numpy(L_unit)
+    if colorizer.style_image is not None:
+        vec = infer.global_vector(model, infer._style_to_gray(colorizer.style_image))
+    elif model.global_net is None:
+        vec = None
+    else:  # infer.global_vector, from the L computed above
+        with torch.inference_mode():
+            vec = model.global_features(infer.resize_global(L[None, None]))[0]
+    tile_size = infer.auto_tile_size(h, w)
+    margin = infer.TILE_MARGIN
+    bands = range(0, h, rows)
+    for top in tqdm(bands, desc="rows", unit="band", leave=False, disable=not progress or len(bands) < 2):
+        bottom = min(top + rows, h)
+        context_top, context_bottom = max(0, top - margin), min(h, bottom + margin)
+        if len(bands) == 1:
+            context_top, context_bottom = 0, h
+        if context_bottom - context_top < infer.MIN_SIDE:  # a sliver of a last band: widen its context
+            context_top = max(0, context_bottom - infer.MIN_SIDE)
+        ab = infer.predict_ab_unit(model, L[context_top:context_bottom], vec, tile_size=tile_size)
+        ab = ab[:, top - context_top:bottom - context_top].permute(1, 2, 0).numpy()
+        for sub in range(top, bottom, 128):  # infer.lab_to_rgb_chunked's rows
+            end = min(sub + 128, bottom)
+            lab = np.empty((end - sub, w, 3), dtype=np.float32)
+            lab[..., 0] = L_unit[sub:end] * 100.0
+            lab[..., 1:] = (ab[sub - top:end - top] - 0.5) * (2 * AB_SCALE * chroma_gain)
+            yield sub, end, infer._lab_to_rgb_band(lab, "chroma").astype(np.float32)
+
+
 def colorize_full_resolution(
     colorizer: Colorizer, gray: np.ndarray, work_size: int | None, out: np.ndarray | None = None,
+    progress: bool = False,
 ) -> np.ndarray:
     """Colorize ``gray`` of any size; the result keeps the input's own luminance exactly.
 
@@ -144,6 +208,9 @@ def colorize_full_resolution(
     ``out``: an ``H x W x 3`` array to fill and return instead: float, or uint8 to get the values
     rounded as a file stores them (:func:`colorcourse.imageio.to_uint8`), a quarter of float32's
     memory (what the command line does with a 100-megapixel scan).
+
+    The fusion network at full size runs a band of :data:`FUSION_BAND_ROWS` rows at a time (same
+    numbers, far less memory); ``progress`` shows a bar over those bands.
     """
     from skimage.transform import resize
 
@@ -179,6 +246,10 @@ def colorize_full_resolution(
         for top in bands:
             bottom = min(top + BAND_ROWS, h)
             out[top:bottom] = store(merge_y_uv(gray[top:bottom], upsampler.rows(top, bottom)))
+    elif _is_fusion(colorizer) and h > FUSION_BAND_ROWS:
+        for top, bottom, rgb in _fusion_in_bands(colorizer, gray, progress=progress):
+            uv = rgb_to_yuv(np.asarray(rgb, dtype=np.float64))[..., 1:]
+            out[top:bottom] = store(merge_y_uv(gray[top:bottom], uv))
     else:
         rgb = colorizer(gray)
         if np.shape(rgb) != (h, w, 3):

@@ -85,3 +85,29 @@ def test_save_rgb_writes_uint8_as_it_is(tmp_path):
     pixels = np.random.default_rng(3).integers(0, 256, (5, 6, 3), dtype=np.uint8)
     path = save_rgb(tmp_path / "u8.png", pixels)
     np.testing.assert_array_equal(to_uint8(load_rgb(path)), pixels)
+
+
+@pytest.mark.parametrize("style", [False, True])
+def test_fusion_in_bands_is_the_whole_photo_at_once(monkeypatch, style):
+    import torch
+
+    from colorcourse.fusion.infer import FusionColorizer
+    from colorcourse.fusion.model import FusionConfig, FusionNet
+
+    torch.manual_seed(0)
+    model = FusionNet(FusionConfig(width=0.125, n_classes=2)).eval()
+    rgb = data.astronaut()[::2, ::2] / 255.0
+    gray = rgb_to_gray(rgb)[:203, :141]  # not a multiple of 8 either way
+    colorizer = FusionColorizer(model, style_image=rgb[::3, ::3] if style else None, chroma_gain=1.7)
+    whole = methods.colorize_full_resolution(colorizer, gray, None)  # one band: the plain call
+    np.testing.assert_array_equal(
+        whole, methods.colorize_full_resolution(lambda g: colorizer(g), gray, None))
+    monkeypatch.setattr(methods, "FUSION_BAND_ROWS", 48)  # 5 bands, the last one 11 rows high
+    monkeypatch.setattr(methods, "BAND_ROWS", 40)
+    calls = []
+    real = methods._fusion_in_bands
+    monkeypatch.setattr(methods, "_fusion_in_bands", lambda *a, **k: calls.append(1) or real(*a, **k))
+    banded = methods.colorize_full_resolution(colorizer, gray, None)
+    assert calls == [1]
+    np.testing.assert_allclose(banded, whole, atol=1e-5)
+    assert np.abs(rgb_to_yuv(whole)[..., 1:]).max() > 0.01  # there is chroma to compare
