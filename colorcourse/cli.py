@@ -97,6 +97,7 @@ def cmd_colorize(args) -> int:
     jobs = [(source, output_path(source, args.output, args.method)) for source in files]
     # The next photo is decoded in a background thread while this one is colorized (decoding
     # releases the GIL); results are taken in input order, and each file's error stays its own.
+    # The cost: two photos in memory at once (the one being colorized and the next).
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="colorcourse-decode")
     try:
         upcoming = pool.submit(_read_job, *jobs[0], args)
@@ -107,13 +108,14 @@ def cmd_colorize(args) -> int:
                 upcoming = pool.submit(_read_job, *jobs[i + 1], args)
             try:
                 gray = current.result()
-                current = None  # the future holds the photo too: let it go once colorized
+                current = None  # the future holds the photo too: drop it, so `del gray` frees it
                 # straight to the 8-bit values the file stores: a quarter of float32's memory
                 rgb = methods.colorize_full_resolution(
                     colorizer, gray, work_size, out=np.empty(gray.shape + (3,), dtype=np.uint8),
                     progress=not args.quiet)
                 del gray
                 save_rgb(target, rgb, overwrite=args.force)  # refuses to replace a file without --force
+                del rgb  # not kept while the next photo is colorized
                 written += 1
             except (ImageLoadError, FileExistsError, ValueError, OSError, MemoryError) as e:
                 failed += 1
