@@ -15,7 +15,7 @@ from colorcourse.fusion.infer import (
 )
 from colorcourse.fusion.model import FusionNet
 
-# The paper's table written out by hand (REFERENCE.md), independent of model.LAYER_TABLE:
+# The paper's table written out by hand (Iizuka et al. 2016, Sec. 3 and Fig. 2), independent of model.LAYER_TABLE:
 # (in channels, out channels, kernel, stride) per convolution, (in, out) per FC layer.
 PAPER_CONVS = {
     "low": [(1, 64, 3, 2), (64, 128, 3, 1), (128, 128, 3, 2), (128, 256, 3, 1), (256, 256, 3, 2), (256, 512, 3, 1)],
