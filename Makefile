@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
 DATA   ?= data
 PACK   := $(DATA)/coursepack/manifest.csv
 
@@ -19,7 +20,13 @@ course: env data
 test: env data browser
 	$(BIN)/python -m pytest
 
-env: $(STAMP)
+env: $(STAMP) $(LAB_SETTINGS)
+
+# JupyterLab settings of the course (jupyter/overrides.json): no "Jupyter news?" question over
+# the lessons, no update check (the lessons run offline). JupyterLab reads them from the venv.
+$(LAB_SETTINGS): jupyter/overrides.json $(STAMP)
+	mkdir -p $(dir $@)
+	cp jupyter/overrides.json $@
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
