@@ -260,7 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--loss", choices=LOSSES, default="classification",
                     help="mse, smoothl1 (regression on a*b*) or classification (Zhang et al.'s rebalanced bins)")
     ap.add_argument("--out", type=Path, default=Path("build/models/pretrained_fusion.safetensors"))
-    ap.add_argument("--steps", type=int, default=1200, help="decoder optimisation steps")
+    ap.add_argument("--steps", type=int, default=400, help="decoder optimisation steps")
     ap.add_argument("--batch", type=int, default=16, help="crops per step")
     ap.add_argument("--lr", type=float, default=1e-3, help="Adam's learning rate (cosine-decayed to 0)")
     ap.add_argument("--views", type=int, default=8, help="random crops encoded per training photo")
