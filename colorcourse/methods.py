@@ -212,10 +212,7 @@ def colorize_full_resolution(
     The fusion network at full size runs a band of :data:`FUSION_BAND_ROWS` rows at a time (same
     numbers, far less memory); ``progress`` shows a bar over those bands.
     """
-    from skimage.transform import resize
-
     from .color import merge_y_uv, rgb_to_yuv
-    from .metrics import gray_baseline
 
     gray = np.asarray(gray)
     if gray.ndim != 2:
@@ -233,13 +230,16 @@ def colorize_full_resolution(
         def store(rgb):
             return rgb
     bands = range(0, h, BAND_ROWS)
-    if colorizer is gray_baseline:  # U = V = 0: R = G = B = Y, the same numbers without the detour
+    metrics = sys.modules.get("colorcourse.metrics")  # gray_baseline exists only once it is imported
+    if metrics is not None and colorizer is metrics.gray_baseline:  # U = V = 0: R = G = B = Y, the same numbers without the detour
         for top in bands:
             out[top:top + BAND_ROWS] = store(np.clip(gray[top:top + BAND_ROWS], 0.0, 1.0)[..., None])
         return out
     scale = 1.0 if work_size is None else min(1.0, work_size / max(h, w))
     if scale < 1.0:
         small_shape = (max(8, round(h * scale)), max(8, round(w * scale)))
+        from skimage.transform import resize
+
         small = resize(gray, small_shape, anti_aliasing=True, preserve_range=True)  # float32 stays float32
         uv_small = rgb_to_yuv(np.asarray(colorizer(small), dtype=np.float64))[..., 1:]  # h' x w' x 2
         upsampler = _ChromaUpsampler(uv_small, h, w)  # bilinear chroma upsampling
