@@ -21,7 +21,9 @@ Three parsers live here, all gray-in, probabilities-out (``predict_proba(gray) -
 - :class:`EncoderSemanticParser`: the same soft k-means, but over the frozen pretrained ImageNet
   encoder's features (:mod:`colorcourse.encoder`, strides 8 and 16, upsampled to every pixel),
   standardised and reduced by a PCA to K dimensions. Its clusters are learned on the course
-  pack, but the features they cluster were learned on 1.28 million ImageNet photos.
+  pack, but the features they cluster were learned on 1.28 million ImageNet photos. Measured on
+  the out-of-domain shift_val split (lesson 02, :mod:`colorcourse.cheng.parser_study`): +0.20 dB
+  PSNR over the pseudo-classes, 95 % interval [-0.07, +0.46], noise; so it is not the default.
 
 :func:`domain_transform_filter` is the recursive-filter (RF) variant of the domain transform,
 vectorised over whole rows/columns; it matches OpenCV's ``cv2.ximgproc.dtFilter(mode=DTF_RF)``.
