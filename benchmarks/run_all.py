@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ["cheng_timing.py", "fusion_timing.py"]
+BENCHMARKS = ["startup.py", "default_timing.py", "cheng_timing.py", "fusion_timing.py"]
 
 
 def main() -> int:
