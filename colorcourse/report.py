@@ -77,7 +77,7 @@ def pretrained_colorizer(file: str = "pretrained_fusion", chroma_gain=None, temp
 
 
 def pretrained_files() -> list[str]:
-    return [f for f in ("pretrained_fusion", "pretrained_fusion_smoothl1", "pretrained_fusion_mse")
+    return [f for f in ("pretrained_fusion", "pretrained_fusion_classification", "pretrained_fusion_mse")
             if (models_dir() / f"{f}.safetensors").is_file()]
 
 
@@ -162,7 +162,7 @@ def load_results(folder: str | Path | None = None) -> pd.DataFrame:
     return pd.read_csv(path)
 
 
-MAIN_ROWS = ["gray", "pretrained", "pretrained (smoothl1)", "pretrained (mse)", "fusion", "cheng"]
+MAIN_ROWS = ["gray", "pretrained", "pretrained (classification)", "pretrained (mse)", "fusion", "cheng"]
 
 
 def write_markdown(per_photo: pd.DataFrame, gains: dict, sweep_table: pd.DataFrame, path: Path) -> None:

@@ -43,7 +43,7 @@ OUTPUT_STRIDE = 4
 class PretrainedConfig:
     """Decoder hyper-parameters (stored in every checkpoint's header)."""
 
-    loss: str = "classification"
+    loss: str = "smoothl1"
     width: int = 48  # decoder channels at stride 4; x2 at stride 16, x4 at stride 32
     global_dim: int = 256  # the paper's global vector
     n_bins: int = 0  # classification only: number of a*b* bins
