@@ -185,7 +185,7 @@ def test_training_on_a_folder_writes_a_calibrated_model(tmp_path):
         folder.mkdir(exist_ok=True)
         Image.fromarray(image).save(folder / f"{name}.png")
     out = tmp_path / "model.safetensors"
-    code = train_pretrained.main(["--photos", str(folder), "--steps", "6", "--views", "2", "--batch", "4",
+    code = train_pretrained.main(["--photos", str(folder), "--loss", "classification", "--steps", "6", "--views", "2", "--batch", "4",
                                   "--width", "8", "--log-every", "3", "--out", str(out), "--no-cache", "--quiet"])
     assert code == 0
     model = pretrained.load_model(out)
