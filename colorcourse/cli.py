@@ -3,12 +3,17 @@
     colorcourse colorize INPUT... [-o OUTPUT] [--method pretrained|fusion|cheng|gray] [--style IMAGE] [--force]
                          [--max-pixels N]
     colorcourse evaluate [FOLDER] [--method ...] [--split test shift_test] [--max-pixels N]
+    colorcourse study merge FILE... -o CLASS.jsonl [--salt SALT | --keep-names]
 
 Inputs are files, folders (searched recursively) and glob patterns. Gray, RGB (used as gray)
 and 16-bit files of any resolution are accepted. A file that fails is reported by name and the
 batch goes on; the exit code is 1 if any file failed. A file whose header claims more than
 ``--max-pixels`` pixels (a decompression bomb) is refused before it is decoded. Existing files
 are never overwritten unless ``--force`` is given.
+
+``study merge`` joins the naturalness-study answer files a class hands in (see
+:mod:`colorcourse.study`): bad lines are reported by file and line and skipped, duplicates
+dropped, names hashed, and the result table printed. It never replaces an existing file.
 """
 
 from __future__ import annotations
@@ -187,6 +192,29 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def cmd_study_merge(args) -> int:
+    from .study import merge_answer_files  # pandas: only when a merge is asked for
+
+    try:
+        report = merge_answer_files(args.files, args.output, salt=args.salt, keep_names=args.keep_names)
+    except (FileExistsError, FileNotFoundError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    for problem in report.bad_lines:
+        print(f"skipped: {problem}", file=sys.stderr)
+    print(report.summary())
+    if report.salt_generated:
+        print(f"participant names are stored as sha256(salt + name) with the generated salt {report.salt}\n"
+              "  it is printed only this once and stored nowhere: keep it private, and pass it as --salt to hash "
+              "a later merge the same way")
+    elif report.salt is not None:
+        print("participant names are stored as sha256(salt + name) with the given --salt")
+    print(report.table.to_string(float_format=lambda v: f"{v:.3f}"))
+    print("naturalness: share of 'natural' answers; ci_low / ci_high: Wilson 95 % interval "
+          "(a few answers give a wide interval).")
+    return 0
+
+
 def pixel_count(text: str) -> int | None:
     """``--max-pixels`` values: ``250000000``, ``250M``, ``1.5G``; ``0`` or ``none``: no limit."""
     raw = text.strip().lower()
@@ -238,6 +266,20 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--quiet", action="store_true")
     _add_max_pixels(ev)
     ev.set_defaults(func=cmd_evaluate)
+    st = sub.add_parser("study", help="the naturalness study of a class: merge the answer files")
+    st_sub = st.add_subparsers(dest="action", required=True)
+    mg = st_sub.add_parser(
+        "merge", help="merge answer files (JSONL) into one new file and print the naturalness table",
+        description="Bad lines are reported with their file and line number and skipped; exact duplicates "
+                    "are dropped; when a participant judged an image twice the first answer is kept. "
+                    "Participant names are stored as sha256(salt + name) unless --keep-names is given. "
+                    "An existing output file is never replaced.")
+    mg.add_argument("files", nargs="+", type=Path, help="answer files handed in (JSON lines)")
+    mg.add_argument("-o", "--output", type=Path, required=True, help="the merged file to create (must not exist)")
+    names = mg.add_mutually_exclusive_group()
+    names.add_argument("--salt", help="salt for the name hashes (default: a random one, printed once)")
+    names.add_argument("--keep-names", action="store_true", help="store participant names as given, not hashed")
+    mg.set_defaults(func=cmd_study_merge)
     return parser
 
 
