@@ -144,3 +144,31 @@ def test_lesson_photos_fall_back_to_skimage_samples_without_the_pack(tmp_path, m
     assert [p.name for p in photos] == ["astronaut", "chelsea"]
     assert "make data" in source  # says how to get the real pack
     assert max(photos[0].rgb.shape[:2]) == 256 and photos[0].rgb.dtype == np.float32
+
+
+def test_gain_view_and_sweep():
+    import torch
+
+    from colorcourse.fusion.infer import colorize
+    from colorcourse.fusion.model import FusionConfig, FusionNet
+    from colorcourse.widgets import gain_sweep, gain_view
+
+    torch.manual_seed(0)
+    model = FusionNet(FusionConfig(width=0.0625, n_classes=2)).eval()
+    rng = np.random.default_rng(3)
+    truth = rng.random((32, 40, 3)).astype(np.float32)
+    rgb, p, cf = gain_view(model, truth, 1.5)
+    assert rgb.shape == truth.shape
+    np.testing.assert_allclose(rgb, colorize(model, rgb_to_gray(truth), chroma_gain=1.5))
+    assert p == pytest.approx(psnr(rgb, truth)) and cf == pytest.approx(colorfulness(rgb))
+    gray_rgb, _, gray_cf = gain_view(model, truth, 0.0)  # no chroma at all: a gray picture
+    assert gray_cf < 1.0
+    rows = gain_sweep(model, [truth, truth[::-1]], [0.5, 1.0, 2.0])
+    assert [r["gain"] for r in rows] == [0.5, 1.0, 2.0]
+    assert rows[0]["colorfulness"] <= rows[1]["colorfulness"] <= rows[2]["colorfulness"]
+    assert rows[1]["colorfulness_ratio"] == pytest.approx(
+        np.mean([gain_view(model, t, 1.0)[2] / colorfulness(t) for t in [truth, truth[::-1]]]))
+    with pytest.raises(ValueError):
+        gain_view(model, truth, -1.0)
+    with pytest.raises(ValueError):
+        gain_view(model, truth[..., 0], 1.0)
