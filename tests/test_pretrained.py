@@ -4,6 +4,7 @@ against scikit-image's gamut, the annealed mean on a known two-color case, files
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 import torch.nn.functional as F
@@ -196,3 +197,27 @@ def test_training_on_a_folder_writes_a_calibrated_model(tmp_path):
     grid = out.with_suffix(".calibration.csv").read_text().splitlines()
     assert len(grid) == 1 + len(train_pretrained.TEMPERATURES) * len(train_pretrained.calibration.GAINS)
     assert train_pretrained.main(["--photos", str(folder), "--out", str(out), "--quiet"]) == 2  # never overwrites
+
+
+@pytest.mark.slow
+def test_recalibrate_chooses_the_gain_again_and_keeps_the_weights(tmp_path):
+    from colorcourse import coursepack
+    from colorcourse.checkpoint import read_header
+    from colorcourse.fusion import train_pretrained
+
+    shipped = pretrained.default_model_path().with_name("pretrained_fusion_mse.safetensors")
+    try:
+        coursepack.load_split("val", limit=1)
+    except FileNotFoundError:
+        pytest.skip("course pack not built (make data)")
+    out = tmp_path / "recalibrated.safetensors"
+    assert train_pretrained.main(["--recalibrate", str(shipped), "--calibrate-on", "val", "--limit", "6",
+                                  "--out", str(out), "--quiet"]) == 0
+    grid = pd.read_csv(out.with_suffix(".calibration.csv"))
+    chosen = train_pretrained.calibration.choose(grid)
+    model = pretrained.load_model(out)
+    assert model.chroma_gain == chosen["gain"]
+    assert '"calibrated_on": "val"' in read_header(out)["config"]
+    original = pretrained.load_model(shipped)
+    for a, b in zip(model.decoder.state_dict().values(), original.decoder.state_dict().values()):
+        assert torch.equal(a, b)

@@ -232,7 +232,8 @@ def train(args) -> Path:
     return out
 
 
-def recalibrate(model_path: Path, split: str, out: Path, force: bool = False, progress: bool = True) -> Path:
+def recalibrate(model_path: Path, split: str, out: Path, force: bool = False, progress: bool = True,
+                limit: int | None = None) -> Path:
     """Choose the gain (and temperature) of a trained decoder again, on another course-pack split."""
     import json
 
@@ -241,7 +242,7 @@ def recalibrate(model_path: Path, split: str, out: Path, force: bool = False, pr
     from colorcourse.fusion.pretrained import load_model
 
     model = load_model(model_path)
-    table, chosen = calibrate(model, coursepack.load_split(split), progress=progress)
+    table, chosen = calibrate(model, coursepack.load_split(split, limit=limit), progress=progress)
     model.chroma_gain, model.temperature = float(chosen["gain"]), float(chosen["temperature"])
     config = json.loads(read_header(model_path)["config"])
     keep = {k: v for k, v in config.items() if k not in ("loss", "width", "global_dim", "n_bins", "chroma_gain",
@@ -291,7 +292,8 @@ def main(argv=None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     if args.recalibrate:
-        recalibrate(args.recalibrate, args.calibrate_on, args.out, force=args.force, progress=not args.quiet)
+        recalibrate(args.recalibrate, args.calibrate_on, args.out, force=args.force, progress=not args.quiet,
+                    limit=args.limit)
     else:
         train(args)
     return 0
