@@ -161,22 +161,29 @@ def predict_ab(model: PretrainedFusionNet, gray: np.ndarray, temperature: float 
     model.eval()
     x = torch.from_numpy(np.clip(gray, 0.0, 1.0))[None, None]
     with torch.inference_mode():
-        ab = model.to_ab(model(x), temperature)  # 1 x 2 x H/4 x W/4
-        ab = F.interpolate(ab, size=gray.shape, mode="bilinear", align_corners=False)
-    return ab[0].permute(1, 2, 0).numpy()
+        return upsample_ab(model.to_ab(model(x), temperature), gray.shape)  # from 1 x 2 x H/4 x W/4
+
+
+def upsample_ab(ab: torch.Tensor, shape: tuple[int, int]) -> np.ndarray:
+    """``1 x 2 x h x w`` a*b* -> ``H x W x 2`` float32 (bilinear: chroma needs no more detail)."""
+    return F.interpolate(ab, size=shape, mode="bilinear", align_corners=False)[0].permute(1, 2, 0).numpy()
+
+
+def ab_to_rgb(gray: np.ndarray, ab: np.ndarray, gain: float) -> np.ndarray:
+    """The photo's own lightness joined with ``gain`` x the predicted a*b* (``H x W x 2``) -> RGB."""
+    from colorcourse.fusion.infer import gray_to_lightness_unit, lab_to_rgb_chunked
+
+    lab = np.empty(ab.shape[:2] + (3,), dtype=np.float32)
+    lab[..., 0] = gray_to_lightness_unit(gray) * 100.0
+    lab[..., 1:] = ab * gain
+    return lab_to_rgb_chunked(lab)
 
 
 def colorize(model: PretrainedFusionNet, gray: np.ndarray, chroma_gain: float | None = None,
              temperature: float | None = None) -> np.ndarray:
     """Gray ``H x W`` in [0, 1] -> RGB ``H x W x 3`` float32; the output's L is the input's own."""
-    from colorcourse.fusion.infer import gray_to_lightness_unit, lab_to_rgb_chunked
-
     gain = model.chroma_gain if chroma_gain is None else chroma_gain
-    ab = predict_ab(model, gray, temperature)
-    lab = np.empty(ab.shape[:2] + (3,), dtype=np.float32)
-    lab[..., 0] = gray_to_lightness_unit(gray) * 100.0
-    lab[..., 1:] = ab * gain
-    return lab_to_rgb_chunked(lab)
+    return ab_to_rgb(gray, predict_ab(model, gray, temperature), gain)
 
 
 class PretrainedColorizer:

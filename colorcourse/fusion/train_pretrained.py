@@ -126,7 +126,7 @@ def batch_of(maps, pooled, ab, index):
 
 def calibrate(model: PretrainedFusionNet, photos, progress: bool = True) -> tuple[pd.DataFrame, pd.Series]:
     """Sweep gain (and temperature) on ``photos``; the chosen row. Each photo is encoded once."""
-    from colorcourse.fusion.infer import gray_to_lightness_unit, lab_to_rgb_chunked
+    from colorcourse.fusion.pretrained import ab_to_rgb, upsample_ab
 
     temperatures = TEMPERATURES if model.config.loss == "classification" else (1.0,)
     outputs = []
@@ -135,21 +135,17 @@ def calibrate(model: PretrainedFusionNet, photos, progress: bool = True) -> tupl
         gray = rgb_to_gray(np.asarray(photo.rgb, dtype=np.float64))
         with torch.inference_mode():
             out = model(torch.from_numpy(gray.astype(np.float32))[None, None])
-        outputs.append((photo, gray, out))
+        outputs.append((photo, gray, out, colorfulness(photo.rgb)))
     rows = []
     for t in temperatures:
         per_gain = {g: [] for g in calibration.GAINS}
-        for photo, gray, out in outputs:
+        for photo, gray, out, true_colorfulness in outputs:
             with torch.inference_mode():
-                ab = model.to_ab(out, t)
-                ab = torch.nn.functional.interpolate(ab, size=gray.shape, mode="bilinear", align_corners=False)
-            ab = ab[0].permute(1, 2, 0).numpy()
-            L = gray_to_lightness_unit(gray) * 100.0
+                ab = upsample_ab(model.to_ab(out, t), gray.shape)
             for g in calibration.GAINS:
-                lab = np.concatenate([L[..., None], ab * g], axis=-1).astype(np.float32)
-                rgb = lab_to_rgb_chunked(lab)
+                rgb = ab_to_rgb(gray, ab, g)
                 per_gain[g].append({"psnr": psnr(rgb, photo.rgb), "ssim": ssim(rgb, photo.rgb),
-                                    "colorfulness": colorfulness(rgb), "true_colorfulness": colorfulness(photo.rgb)})
+                                    "colorfulness": colorfulness(rgb), "true_colorfulness": true_colorfulness})
         for g, scores in per_gain.items():
             rows.append({"temperature": t, "gain": g} | calibration.summarize_setting(pd.DataFrame(scores)))
     table = pd.DataFrame(rows)
