@@ -43,3 +43,27 @@ def test_sweep_scores_each_setting_on_the_photos():
     assert table["colorfulness_ratio"].iloc[0] == pytest.approx(colorfulness(gray_baseline(rgb_to_yuv(rgb)[..., 0])) / colorfulness(rgb), abs=1e-6)
     assert table["colorfulness_ratio"].iloc[2] == pytest.approx(1.0, abs=0.02)
     assert table["psnr"].is_monotonic_increasing  # the oracle gets better as its chroma approaches the truth
+
+
+def test_the_margin_rejects_a_setting_whose_ratio_clears_the_bar_only_on_average():
+    # Two settings with a ratio just over 0.5: one steady photo to photo, one erratic (half the
+    # photos far above the truth, half far below). Only the steady one clears the bar with a margin.
+    import numpy as np
+
+    true = np.full(40, 10.0)
+    steady = np.full(40, 5.3)
+    erratic = np.where(np.arange(40) % 2 == 0, 9.6, 1.0)
+    assert calibration.ratio_lower_bound(steady, true) == pytest.approx(0.53)
+    assert erratic.mean() / true.mean() == pytest.approx(0.53)
+    assert calibration.ratio_lower_bound(erratic, true) < 0.5
+    # the same scores give the same bound (a chosen gain must reproduce)
+    assert calibration.ratio_lower_bound(erratic, true) == calibration.ratio_lower_bound(erratic, true)
+    with pytest.raises(ValueError, match="equal-length"):
+        calibration.ratio_lower_bound(steady, true[:3])
+
+
+def test_choose_judges_colorfulness_by_the_lower_bound_where_the_table_has_it():
+    table = pd.DataFrame({"gain": [0.85, 1.0], "psnr": [21.8, 21.6], "colorfulness_ratio": [0.53, 0.62],
+                          "colorfulness_ratio_low": [0.48, 0.56]})
+    assert calibration.choose(table)["gain"] == 1.0
+    assert calibration.choose(table.drop(columns="colorfulness_ratio_low"))["gain"] == 0.85

@@ -223,7 +223,8 @@ def train(args) -> Path:
         writer.writerows(log_rows)
     table.round(4).to_csv(out.with_suffix(".calibration.csv"), index=False)
     print(f"chosen on {calibrated_on}: temperature {model.temperature}, gain {model.chroma_gain} "
-          f"(PSNR {chosen['psnr']:.2f} dB, colorfulness ratio {chosen['colorfulness_ratio']:.2f})")
+          f"(PSNR {chosen['psnr']:.2f} dB, colorfulness ratio {chosen['colorfulness_ratio']:.2f}, "
+          f"one-sided 95 % lower bound {chosen['colorfulness_ratio_low']:.2f})")
     print(f"wrote {out}")
     return out
 
@@ -249,7 +250,8 @@ def recalibrate(model_path: Path, split: str, out: Path, force: bool = False, pr
     if log.is_file() and log.resolve() != written.with_suffix(".log.csv").resolve():
         written.with_suffix(".log.csv").write_text(log.read_text())
     print(f"chosen on {split}: temperature {model.temperature}, gain {model.chroma_gain} "
-          f"(PSNR {chosen['psnr']:.2f} dB, colorfulness ratio {chosen['colorfulness_ratio']:.2f}); wrote {written}")
+          f"(PSNR {chosen['psnr']:.2f} dB, colorfulness ratio {chosen['colorfulness_ratio']:.2f}, "
+          f"one-sided 95 % lower bound {chosen['colorfulness_ratio_low']:.2f}); wrote {written}")
     return written
 
 
