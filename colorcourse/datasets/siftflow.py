@@ -80,3 +80,17 @@ def load_siftflow(root: str | Path | None = None, limit: int | None = None
             raise ValueError(f"{label_file}: label map {labels.shape} does not match image {rgb.shape[:2]}")
         items.append((image.stem, rgb, labels))
     return items
+
+
+def image_files(root: str | Path | None = None) -> list[Path]:
+    """SIFT Flow's image files, sorted, without decoding them (for streaming training)."""
+    files = sorted((find_dataset_dir(root) / "Images" / SUBFOLDER).glob("*.jpg"))
+    if not files:
+        raise DatasetMissingError("SIFT Flow images", FETCH_COMMAND, where=root)
+    return files
+
+
+def scene_of(name: str) -> str:
+    """The scene category of a SIFT Flow image, from its name: ``coast_arnat59`` -> ``coast``
+    (the 8 outdoor categories of Oliva & Torralba's spatial-envelope set it is built on)."""
+    return name.split("_", 1)[0]

@@ -15,12 +15,19 @@ notebooks/07_joint_classification.ipynb (the ablations).
 - Checkpoints: safetensors via :mod:`colorcourse.checkpoint` with ``model.*`` and ``optim.*``
   tensors and the whole configuration (plus the step) in the header; a CSV log of the
   validation PSNR and classification accuracy is written beside the checkpoint.
-- Distributed: under ``torchrun`` (``WORLD_SIZE > 1``) it runs DistributedDataParallel (gloo on
-  CPU, NCCL on GPU); each replica draws its share of every batch; only rank 0 writes files.
+- Distributed: under ``torchrun`` (``WORLD_SIZE > 1``) it runs DistributedDataParallel (gloo:
+  this loop trains on the CPU); each replica draws its share of every batch; only rank 0 writes.
 
-Command line (the shipped models are made this way)::
+Command line (the shipped models are made this way: the course pack in memory, on the CPU)::
 
     python -m colorcourse.fusion.train --out models/fusion_full.safetensors --steps 400
+
+With ``--data places365|siftflow|folder|coursepack`` the same command streams the photos from
+disk through ``DataLoader`` workers, on a GPU when there is one, under torchrun on several, with
+periodic checkpoints and exact resume (:mod:`colorcourse.fusion.train_at_scale`; lesson 11)::
+
+    python -m colorcourse.fusion.train --data places365 --data-root data/places365 --width 1 \
+        --batch-size 128 --workers 8 --save-every 1000 --out build/places.safetensors
 """
 
 from __future__ import annotations
@@ -29,7 +36,6 @@ import argparse
 import csv
 import json
 import math
-import os
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -92,16 +98,17 @@ class TrainConfig:
 
 
 def _world() -> tuple[int, int]:
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size()
-    return 0, 1
+    from colorcourse.runtime import world
+
+    return world()
 
 
-def init_distributed() -> tuple[int, int]:
-    """Start the process group when launched by torchrun; returns (rank, world size)."""
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
-    return _world()
+def init_distributed(device: torch.device | str | None = None) -> tuple[int, int]:
+    """Start the process group when launched by torchrun; returns (rank, world size). NCCL only
+    for a CUDA ``device``; gloo for the CPU (this in-memory loop always trains on the CPU)."""
+    from colorcourse.runtime import init_distributed as init
+
+    return init(device)
 
 
 # ----------------------------------------------------------------- loss
@@ -199,8 +206,10 @@ def load_optimizer_tensors(model: FusionNet, opt: torch.optim.Optimizer, tensors
             continue
         name, key = full[len("optim.") :].rsplit(".", 1)
         p = params[name]
-        shape = () if key == "step" else p.shape
-        opt.state[p][key] = value.clone().reshape(shape)
+        if key == "step":  # kept on the CPU, as torch's optimizers keep it
+            opt.state[p][key] = value.clone().reshape(())
+        else:
+            opt.state[p][key] = value.clone().reshape(p.shape).to(p.device)
 
 
 # ----------------------------------------------------------------- validation
@@ -396,14 +405,44 @@ def main(argv=None) -> None:
     parser.add_argument("--synthetic", type=int, help="train on N synthetic images (no course pack needed)")
     parser.add_argument("--weights-only", action="store_true", help="save without optimizer state (smaller, not resumable)")
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+    scale = parser.add_argument_group("streamed training (--data; lesson 11)")
+    scale.add_argument("--data", choices=("places365", "siftflow", "folder", "coursepack"),
+                       help="stream this data set from disk through DataLoader workers (memory does not grow "
+                            "with it; bad files are skipped and counted); without --data the course pack is "
+                            "held in memory (how the shipped models were trained)")
+    scale.add_argument("--data-root", help="the data set's folder (places365, siftflow: default data/<name>; "
+                                           "folder: required, its subfolders are the labels)")
+    scale.add_argument("--network", choices=("paper", "pretrained"), default="paper",
+                       help="'paper': Iizuka et al.'s network; 'pretrained': the default colorizer's decoder on "
+                            "the frozen EfficientNet-Lite0 encoder (choose its gain afterwards with "
+                            "python -m colorcourse.fusion.train_pretrained --recalibrate)")
+    scale.add_argument("--decoder-loss", choices=("mse", "smoothl1"), default="mse",
+                       help="--network pretrained: the decoder's regression loss on a*b*")
+    scale.add_argument("--decoder-width", type=int, default=48, help="--network pretrained: decoder channels")
+    scale.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                       help="auto: CUDA when a GPU is visible (under torchrun the one LOCAL_RANK names), else CPU")
+    scale.add_argument("--workers", type=int, default=2, help="DataLoader worker processes per replica")
+    scale.add_argument("--save-every", type=int, default=0, help="write a resumable checkpoint every N steps")
+    scale.add_argument("--val-limit", type=int, default=256, help="validation photos scored at each log row")
+    scale.add_argument("--stop-after", type=int, help="end this session after N steps with a checkpoint "
+                                                      "(jobs with a time limit; --resume continues)")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    rank, world = init_distributed()
+    if args.data and (args.photos or args.synthetic):
+        parser.error("--data replaces --photos and --synthetic (use --data folder --data-root DIR)")
+    if args.data and args.weights_only:
+        parser.error("--data runs write resumable checkpoints; export the weights afterwards with "
+                     "colorcourse.fusion.train.export_weights")
+    if not args.data and args.device == "cuda":
+        parser.error("--device cuda trains on streamed photos: add --data coursepack (or another data set)")
     out = Path(args.out)
     if out.exists() and not args.force and not args.resume:
         parser.error(f"{out} exists; pass --force to overwrite it")
     cfg_values = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if f.name not in ("n_classes", "classes")}
+    if args.data:
+        return _main_streaming(args, cfg_values)
+    rank, world = init_distributed()
     if args.synthetic:
         from colorcourse.fusion.data import synthetic_photos
 
@@ -434,6 +473,33 @@ def main(argv=None) -> None:
           save_optimizer=not args.weights_only)
     if rank == 0:
         rows = read_log(out)
+        print(json.dumps(rows[-1] if rows else {}, indent=1))
+    if world > 1:
+        dist.destroy_process_group()
+
+
+def _main_streaming(args, cfg_values: dict) -> None:
+    from colorcourse import runtime
+    from colorcourse.fusion import streaming
+    from colorcourse.fusion.train_at_scale import ScaleConfig, train_streaming
+
+    scale = ScaleConfig(data=args.data, data_root=args.data_root, network=args.network,
+                        decoder_loss=args.decoder_loss, decoder_width=args.decoder_width, device=args.device,
+                        workers=args.workers, save_every=args.save_every, val_limit=args.val_limit)
+    device = runtime.resolve_device(scale.device)
+    rank, world = runtime.init_distributed(device)
+    train_files, val_files = streaming.training_files(args.data, args.data_root)
+    train_files = train_files.head(args.limit)
+    use_classes = args.network == "paper" and cfg_values["use_global"] and not args.no_classes
+    classes = train_files.classes if use_classes else []
+    cfg = TrainConfig(**cfg_values, n_classes=len(classes), classes=",".join(classes))
+    if rank == 0:
+        print(f"{args.data}: {len(train_files):,} training photos, {len(val_files):,} validation photos, "
+              f"{len(classes)} scene classes; {world} replica(s) on {device}", flush=True)
+    train_streaming(cfg, scale, train_files, val_files, out=args.out, resume=args.resume, force=args.force,
+                    stop_after=args.stop_after)
+    if rank == 0:
+        rows = read_log(args.out)
         print(json.dumps(rows[-1] if rows else {}, indent=1))
     if world > 1:
         dist.destroy_process_group()
