@@ -351,8 +351,7 @@ def train_streaming(cfg: TrainConfig, scale: ScaleConfig, train_files: streaming
         if done % cfg.val_every == 0 or done == cfg.steps or done == end:
             merged = _gather_skipped(skipped)
             if rank == 0:
-                epoch, _ = sampler.position(done * per_rank)
-                row = {"step": done, "epoch": epoch, "loss": loss.item(), "mse": parts["mse"].item(),
+                row = {"step": done, "epoch": round(done * per_rank / sampler.per_epoch, 4),  # passes so far "loss": loss.item(), "mse": parts["mse"].item(),
                        "ce": parts["ce"].item(), "images_per_s": round(speed.images_per_s, 2),
                        "eta_s": round(speed.eta_s, 1), "seconds": round(time.perf_counter() - t0, 2),
                        "skipped_unreadable": sum(1 for r in merged.values() if r == 0),
