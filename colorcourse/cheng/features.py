@@ -4,7 +4,8 @@ Taught in notebooks/02_cheng_features.ipynb.
 
 Every pixel of the image gets a descriptor, border pixels included: the image is padded by
 reflection before the patch and DAISY descriptors are taken. Nothing here loops over pixels;
-the patch feature is a strided view and DAISY is scikit-image's dense implementation.
+the patch feature is a strided view and DAISY is scikit-image's dense descriptor, computed by
+:func:`colorcourse.cheng.fast.dense_daisy` (the same numbers, about 3x sooner; tested).
 
 Dimensions (the paper's, Sec. IV): 49 (patch) + 32 (DAISY: 1 centre + 3 histograms on one
 ring, 8 orientations each) + K (semantic; K = 33 SIFT Flow classes) = 114.
@@ -15,7 +16,8 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
-from skimage.feature import daisy
+
+from .fast import dense_daisy
 
 PATCH_SIZE = 7  # the paper's low-level feature: a 7 x 7 gray patch (49 values)
 DAISY_RADIUS = 15  # pixels from the centre to the ring of histograms (the paper does not say)
@@ -83,17 +85,14 @@ def patch_features(gray: np.ndarray, size: int = PATCH_SIZE) -> np.ndarray:
 def daisy_features(gray: np.ndarray, radius: int = DAISY_RADIUS) -> np.ndarray:
     """``H x W`` -> ``H x W x 32``: a dense DAISY descriptor at every pixel.
 
-    ``skimage.feature.daisy`` drops a border of ``radius`` pixels, so the image is padded by
-    ``radius`` (reflect) first; the result then has exactly one descriptor per input pixel.
+    It is ``skimage.feature.daisy(padded, step=1, radius=radius, rings=1, histograms=3,
+    orientations=8, normalization="l1")``, which drops a border of ``radius`` pixels, so the
+    image is padded by ``radius`` (reflect) first; the result then has exactly one descriptor
+    per input pixel.
     """
     gray = check_gray(gray)
     padded = np.pad(gray, radius, mode="reflect")
-    desc = daisy(
-        padded, step=1, radius=radius, rings=1, histograms=3, orientations=8, normalization="l1"
-    )
-    h, w = gray.shape
-    # daisy returns ceil((H_pad - 2 r) / step) rows: exactly H here.
-    return desc[:h, :w].astype(np.float32)
+    return dense_daisy(padded, radius, histograms=3, orientations=8)
 
 
 def feature_dims(groups: Sequence[str], n_classes: int = 33) -> int:
