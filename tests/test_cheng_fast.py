@@ -90,3 +90,11 @@ def test_pipeline_output_equals_the_reference_calls(monkeypatch):
     for ours, batch, ref in zip(fast_uv, batch_uv, reference_uv):
         np.testing.assert_array_equal(batch, ours)  # threads change nothing
         assert np.abs(ours - ref).max() < UV_TOLERANCE
+
+
+def test_pixel_features_written_in_place_equal_the_concatenated_groups(gray):
+    semantic = np.random.default_rng(0).dirichlet(np.ones(5), size=gray.shape).astype(np.float32)
+    parts = [features.patch_features(gray), features.daisy_features(gray), semantic]
+    expected = np.concatenate(parts, axis=-1)
+    np.testing.assert_array_equal(features.pixel_features(gray, features.FEATURE_GROUPS, semantic), expected)
+    np.testing.assert_array_equal(features.pixel_features(gray, ("daisy", "semantic"), semantic), expected[..., 49:])

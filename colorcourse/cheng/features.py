@@ -128,11 +128,6 @@ def pixel_features(
     """
     groups = check_groups(groups)
     gray = check_gray(gray)
-    parts = []
-    if "patch" in groups:
-        parts.append(patch_features(gray))
-    if "daisy" in groups:
-        parts.append(daisy_features(gray, radius=daisy_radius))
     if "semantic" in groups:
         if semantic is None:
             raise ValueError("the 'semantic' group needs the parser's probability maps")
@@ -141,5 +136,22 @@ def pixel_features(
             raise ValueError(
                 f"semantic maps must be {gray.shape} x K, got shape {semantic.shape}"
             )
-        parts.append(semantic)
-    return np.concatenate(parts, axis=-1)
+    sizes = {"patch": PATCH_SIZE**2, "daisy": DAISY_DIMS, "semantic": 0 if semantic is None else semantic.shape[-1]}
+    # Each group is written straight into its columns: at a megapixel the whole feature is
+    # about 0.5 GB, and a concatenation would copy it once more.
+    out = np.empty(gray.shape + (sum(sizes[g] for g in groups),), np.float32)
+    start = 0
+    for g in groups:
+        part = out[..., start : start + sizes[g]]
+        if g == "patch":
+            r = PATCH_SIZE // 2
+            padded = np.pad(gray, r, mode="reflect")
+            windows = np.lib.stride_tricks.sliding_window_view(padded, (PATCH_SIZE, PATCH_SIZE))
+            for dy in range(PATCH_SIZE):  # row-major within the patch, as patch_features
+                part[..., dy * PATCH_SIZE : (dy + 1) * PATCH_SIZE] = windows[:, :, dy, :]
+        elif g == "daisy":
+            part[...] = daisy_features(gray, radius=daisy_radius)
+        else:
+            part[...] = semantic
+        start += sizes[g]
+    return out
