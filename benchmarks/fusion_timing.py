@@ -44,7 +44,7 @@ print(f"RESULT {peak / 1024**2:.3f} {base / 1024**2:.3f} {seconds:.2f}")
 """
 
 
-def time_network(model, size: int, repeats: int) -> tuple[float, float]:
+def time_network(model, size: int, repeats: int) -> tuple[list[float], float]:
     from colorcourse.fusion.infer import colorize, colorize_lab
 
     rng = np.random.default_rng(0)
@@ -57,7 +57,7 @@ def time_network(model, size: int, repeats: int) -> tuple[float, float]:
         net.append(time.perf_counter() - t)
     t = time.perf_counter()
     colorize(model, gray)
-    return float(np.median(net)), time.perf_counter() - t
+    return net, time.perf_counter() - t
 
 
 def peak_memory_gib(size: int, tile: str = "auto") -> tuple[float, float, float]:
@@ -89,13 +89,17 @@ def main(argv=None) -> None:
           f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.1f} (other jobs slow every number down)")
     rows = []
-    print(f"{'size':>6} {'network s':>10} {'with RGB s':>11} {'paper CPU s':>12}")
+    print("| size | network (s), median (range) | runs | with RGB conversion (s) | paper CPU (s) | paper / ours |")
+    print("| --- | --- | --- | --- | --- | --- |")
     for size in args.sizes:
-        reps = 1 if size >= 2048 else args.repeats
-        net, full = time_network(model, size, reps)
-        rows.append({"size": size, "network_s": round(net, 3), "with_rgb_s": round(full, 3),
-                     "paper_cpu_s": PAPER_CPU_SECONDS.get(size)})
-        print(f"{size:>6} {net:>10.3f} {full:>11.3f} {PAPER_CPU_SECONDS.get(size, float('nan')):>12.3f}")
+        reps = min(2, args.repeats) if size >= 2048 else args.repeats
+        times, full = time_network(model, size, reps)
+        net = float(np.median(times))
+        paper = PAPER_CPU_SECONDS.get(size)
+        rows.append({"size": size, "network_s": round(net, 3), "network_min_s": round(min(times), 3),
+                     "network_max_s": round(max(times), 3), "with_rgb_s": round(full, 3), "paper_cpu_s": paper})
+        print(f"| {size} | {net:.3f} ({min(times):.3f}-{max(times):.3f}) | {len(times)} | {full:.3f} | "
+              f"{paper if paper else '-'} | {f'{paper / net:.2f}x' if paper else '-'} |")
     result = {"timing": rows}
     if not args.no_memory:
         peak, base, seconds = peak_memory_gib(args.memory_size)

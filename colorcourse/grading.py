@@ -14,7 +14,11 @@ The round trip (:func:`round_trip`), run in a temporary course directory:
    solution or a hidden test may survive;
 3. submit the source (the solutions) as student ``solutions`` and the untouched release as
    student ``untouched``, then ``nbgrader autograde --force``;
-4. read the scores back from the gradebook: the solutions must get full marks, the untouched
+4. grade the written answers (nbgrader's manually graded answer cells) as a person would in
+   ``nbgrader formgrader``, by a script (:func:`grade_written_answers`): the source's answer
+   (the rubric and model answer) gets the cell's full points. The untouched release's answers
+   must need no person at all: nbgrader scores an answer cell left as handed out 0 by itself;
+5. read the scores back from the gradebook: the solutions must get full marks, the untouched
    release zero on every graded cell, and the grader must have scored every graded cell.
 
 Command line (see assignments/README.md)::
@@ -65,6 +69,8 @@ class RoundTrip:
     leaks: list[str] = field(default_factory=list)
     solution_scores: dict[str, tuple[float | None, float]] = field(default_factory=dict)
     untouched_scores: dict[str, tuple[float | None, float]] = field(default_factory=dict)
+    written: list[str] = field(default_factory=list)  # grade_ids of the hand-graded answers
+    untouched_needs_person: list[str] = field(default_factory=list)  # blank answers left to a person
     seconds: float = 0.0
 
     @property
@@ -89,6 +95,8 @@ class RoundTrip:
                 out.append(f"the grader did not score {cell} of the untouched release")
             elif score != 0:
                 out.append(f"the untouched release scored {score} of {top} on {cell}")
+        for cell in self.untouched_needs_person:
+            out.append(f"the blank answer {cell} of the untouched release was sent to a person to grade")
         return out
 
 
@@ -230,6 +238,53 @@ def read_scores(course_dir: Path, name: str, student: str) -> dict[str, tuple[fl
         return {g.name: (g.score, g.max_score) for g in nb.grades}
 
 
+def written_answer_cells(notebook: str | os.PathLike) -> dict[str, float]:
+    """``{grade_id: points}`` of the notebook's written answers: the cells graded by a person
+    (nbgrader's "manually graded answer" cells: ``solution`` and ``grade`` both true)."""
+    nb = nbformat.read(str(notebook), as_version=4)
+    out = {}
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution") and meta.get("grade"):
+            out[meta["grade_id"]] = float(meta["points"])
+    return out
+
+
+def grade_written_answers(course_dir: Path, name: str, student: str, fraction: float = 1.0) -> dict[str, float]:
+    """The scripted grader: give every answer of ``student`` that waits for a person
+    ``fraction`` of its points (what an instructor does in ``nbgrader formgrader``).
+
+    Only answers that nbgrader left to a person are touched (``needs_manual_grade``): a blank
+    answer, which nbgrader already scored 0, keeps its 0. Returns ``{grade_id: score given}``.
+    """
+    from nbgrader.api import Gradebook, MissingEntry
+
+    if not 0.0 <= fraction <= 1.0:
+        raise ValueError(f"fraction must be in [0, 1], got {fraction}")
+    given = {}
+    with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}", COURSE_ID) as gb:
+        try:
+            nb = gb.find_submission_notebook(name, name, student)
+        except MissingEntry:
+            raise GradingError(f"the gradebook has no graded {name} for {student}") from None
+        for grade in nb.grades:
+            if grade.needs_manual_grade:
+                grade.manual_score = fraction * grade.max_score
+                grade.needs_manual_grade = False
+                given[grade.name] = grade.manual_score
+        gb.db.commit()
+    return given
+
+
+def needs_person(course_dir: Path, name: str, student: str) -> list[str]:
+    """grade_ids of ``student``'s cells still waiting for a person to grade them."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}", COURSE_ID) as gb:
+        nb = gb.find_submission_notebook(name, name, student)
+        return sorted(g.name for g in nb.grades if g.needs_manual_grade)
+
+
 def _add_students(course_dir: Path, students) -> None:
     """Register students in the gradebook (what ``nbgrader db student add`` does, in-process)."""
     from nbgrader.api import Gradebook
@@ -270,6 +325,11 @@ def round_trip(
         _submit(course_dir, name, SOLUTIONS_STUDENT, source_nb.parent)
         _submit(course_dir, name, UNTOUCHED_STUDENT, release_nb.parent)
     nbgrader(["autograde", f"--assignment={selection}", "--force"], course_dir)
+    for name, result in results.items():
+        result.written = sorted(written_answer_cells(course_dir / "source" / name / f"{name}.ipynb"))
+        # a blank answer must never reach a person: nbgrader scores it 0 by itself
+        result.untouched_needs_person = needs_person(course_dir, name, UNTOUCHED_STUDENT)
+        grade_written_answers(course_dir, name, SOLUTIONS_STUDENT)
     seconds = time.perf_counter() - start
     for name, result in results.items():
         result.solution_scores = read_scores(course_dir, name, SOLUTIONS_STUDENT)
@@ -313,8 +373,10 @@ def _format(result: RoundTrip) -> str:
     got = sum(s or 0 for s, _ in result.solution_scores.values())
     untouched = sum(s or 0 for s, _ in result.untouched_scores.values())
     status = "ok" if not result.problems() else "FAILED"
+    written = sum(result.solution_scores[c][1] for c in result.written if c in result.solution_scores)
     return (
-        f"{result.assignment:24s} solutions {got:g}/{result.max_score:g}  "
+        f"{result.assignment:24s} solutions {got:g}/{result.max_score:g} "
+        f"({written:g} of them written, scripted grader)  "
         f"untouched release {untouched:g}/{result.max_score:g}  "
         f"leaks {len(result.leaks)}  {status}"
     )
@@ -353,7 +415,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"    {problem}")
     if args.json:
         print(json.dumps({n: {"solutions": r.solution_scores, "untouched": r.untouched_scores,
-                              "leaks": r.leaks, "seconds": r.seconds} for n, r in results.items()}, indent=1))
+                              "written": r.written, "leaks": r.leaks, "seconds": r.seconds} for n, r in results.items()}, indent=1))
     return 1 if failed else 0
 
 

@@ -1,9 +1,11 @@
 """The graded assignments: nbgrader's real round trip (release, leak check, autograde).
 
 One course directory for all assignments (one ``generate_assignment`` and one ``autograde``
-run): the solutions must get full marks, the untouched student release zero on every graded
-cell, the grader must score every cell without crashing, and nothing secret may reach the
-release.
+run): the solutions must get full marks (the written answers given their points by the
+scripted grader), the untouched student release zero on every graded cell (its blank written
+answers scored 0 by nbgrader itself, never sent to a person), the grader must score every cell
+without crashing, the payoff pictures must appear for the solutions and must not crash the
+blank release, and nothing secret may reach the release.
 """
 
 from __future__ import annotations
@@ -20,16 +22,26 @@ def _source(name):
     return nbformat.read(str(grading.SOURCE_DIR / name / f"{name}.ipynb"), as_version=4)
 
 
-def test_the_four_assignments_exist():
+def test_the_assignments_exist():
     assert set(EXPECTED) <= set(grading.assignment_names())
+
+
+def _auto_graded(nb):
+    return [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")
+            and not c.metadata.nbgrader.get("solution")]
+
+
+def _written(nb):
+    return [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")
+            and c.metadata.nbgrader.get("solution")]
 
 
 @pytest.mark.parametrize("name", EXPECTED)
 def test_source_is_a_well_formed_nbgrader_notebook(name):
     nb = _source(name)
-    graded = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
+    graded = _auto_graded(nb)
     solutions = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")]
-    assert 2 <= len(graded) <= 4, [c.metadata.nbgrader.grade_id for c in graded]
+    assert 2 <= len(graded) <= 5, [c.metadata.nbgrader.grade_id for c in graded]
     assert sum(c.metadata.nbgrader.points for c in graded) == 10
     for cell in graded:
         assert cell.metadata.nbgrader.locked and cell.metadata.nbgrader.schema_version == 3
@@ -41,6 +53,46 @@ def test_source_is_a_well_formed_nbgrader_notebook(name):
     # committed without outputs
     assert all(not c.get("outputs") and c.get("execution_count") is None
                for c in nb.cells if c.cell_type == "code")
+
+
+@pytest.mark.parametrize("name", EXPECTED)
+def test_each_assignment_has_a_written_question_graded_by_hand(name):
+    nb = _source(name)
+    written = _written(nb)
+    assert written, "no written answer cell"
+    assert grading.written_answer_cells(grading.SOURCE_DIR / name / f"{name}.ipynb") == {
+        c.metadata.nbgrader.grade_id: float(c.metadata.nbgrader.points) for c in written}
+    for cell in written:
+        meta = cell.metadata.nbgrader
+        assert cell.cell_type == "markdown" and not meta.locked and meta.points >= 2
+        # the whole answer is the instructor's rubric and model answer: blank in the release
+        assert cell.source.startswith("### BEGIN SOLUTION") and cell.source.endswith("### END SOLUTION")
+        assert "Rubric" in cell.source and "model answer" in cell.source
+        question = nb.cells[nb.cells.index(cell) - 1]
+        assert question.cell_type == "markdown" and question.metadata.nbgrader.locked
+        assert "graded by hand" in question.source
+
+
+@pytest.mark.parametrize("name", EXPECTED)
+def test_each_assignment_ends_with_a_payoff_that_survives_a_blank_release(name):
+    nb = _source(name)
+    payoff = [c for c in nb.cells if c.metadata.nbgrader.grade_id.startswith("payoff") and c.cell_type == "code"]
+    assert payoff, "no payoff cell"
+    for cell in payoff:
+        assert not cell.metadata.nbgrader.grade and cell.metadata.nbgrader.locked
+        assert "except NotImplementedError:" in cell.source and "Finish the exercise" in cell.source
+        assert "plt.show()" in cell.source
+
+
+@pytest.mark.parametrize("name, given_away", [
+    ("a2_pixel_features", ["skimage.feature.daisy(", "histograms=3", 'normalization="l1"']),
+    ("a4_fusion_layer", ["torch.cat", "F.interpolate", "align_corners=False"]),
+])
+def test_instructions_describe_and_do_not_dictate_code(name, given_away):
+    public = [c.source for c in _source(name).cells if c.cell_type == "markdown"]
+    for text in public:
+        for code in given_away:
+            assert code not in text, f"{name}'s instructions hand over {code!r}"
 
 
 def _notebook(path, *sources):
@@ -87,15 +139,50 @@ def test_release_has_no_solution_and_no_hidden_test(round_trip, name):
     assert result.leaks == []
     release = nbformat.read(str(result.release), as_version=4)
     stubs = [c for c in release.cells if "raise NotImplementedError()" in c.source]
-    assert len(stubs) == len([c for c in _source(name).cells if "### BEGIN SOLUTION" in c.source])
+    source = _source(name)
+    assert len(stubs) == len([c for c in source.cells if "### BEGIN SOLUTION" in c.source and c.cell_type == "code"])
+    # each written answer is handed out blank: nbgrader's text stub, nothing of the rubric
+    written = [c.metadata.nbgrader.grade_id for c in _written(source)]
+    blank = {c.metadata.nbgrader.grade_id: c.source for c in release.cells
+             if c.metadata.get("nbgrader", {}).get("grade_id") in written}
+    assert blank == {grade_id: "YOUR ANSWER HERE" for grade_id in written}
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", EXPECTED)
 def test_solutions_get_full_marks(round_trip, name):
     result = round_trip[name]
-    assert result.max_score == 10
+    written_points = sum(grading.written_answer_cells(grading.SOURCE_DIR / name / f"{name}.ipynb").values())
+    assert written_points > 0 and result.written
+    assert result.max_score == 10 + written_points
     assert {c: s for c, (s, top) in result.solution_scores.items() if s != top} == {}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", EXPECTED)
+def test_blank_written_answers_get_zero_without_a_person(round_trip, name):
+    result = round_trip[name]
+    assert result.untouched_needs_person == []
+    assert {c: result.untouched_scores[c] for c in result.written} == {
+        c: (0.0, result.solution_scores[c][1]) for c in result.written}
+
+
+def _outputs(course_dir, student, name, grade_id):
+    nb = nbformat.read(str(course_dir / "autograded" / student / name / f"{name}.ipynb"), as_version=4)
+    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+    return cell.outputs
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", EXPECTED)
+def test_payoff_shows_a_picture_for_the_solutions_and_a_hint_for_the_blank_release(course, name):
+    course_dir, _ = course
+    solved = _outputs(course_dir, grading.SOLUTIONS_STUDENT, name, "payoff")
+    assert not [o for o in solved if o.output_type == "error"], solved
+    assert any("image/png" in o.get("data", {}) for o in solved), "the payoff showed no picture"
+    blank = _outputs(course_dir, grading.UNTOUCHED_STUDENT, name, "payoff")
+    assert not [o for o in blank if o.output_type == "error"], blank
+    assert "Finish the exercises above" in "".join(o.get("text", "") for o in blank)
 
 
 @pytest.mark.slow
@@ -169,5 +256,9 @@ def test_hidden_tests_catch_answers_that_only_fit_the_visible_tests(course):
         nbformat.write(nb, str(target / f"{name}.ipynb"))
     grading.nbgrader(["autograde", "--assignment=*", f"--student={student}", "--force"], course_dir)
     for name, expected in EXPECTED_OVERFIT_SCORES.items():
-        scores = {cell: score for cell, (score, _) in grading.read_scores(course_dir, name, student).items()}
-        assert scores == expected, name
+        scores = grading.read_scores(course_dir, name, student)
+        written = grading.written_answer_cells(grading.SOURCE_DIR / name / f"{name}.ipynb")
+        # the written answers wait for a person: only the automatic scores are compared
+        auto = {cell: score for cell, (score, _) in scores.items() if cell not in written}
+        assert auto == expected, name
+        assert set(grading.needs_person(course_dir, name, student)) == set(written)
