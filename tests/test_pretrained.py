@@ -205,7 +205,7 @@ def test_recalibrate_chooses_the_gain_again_and_keeps_the_weights(tmp_path):
     from colorcourse.checkpoint import read_header
     from colorcourse.fusion import train_pretrained
 
-    shipped = pretrained.default_model_path().with_name("pretrained_fusion_mse.safetensors")
+    shipped = pretrained.default_model_path().with_name("pretrained_fusion_smoothl1.safetensors")
     try:
         coursepack.load_split("val", limit=1)
     except FileNotFoundError:
