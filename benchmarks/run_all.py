@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ["startup.py", "default_timing.py", "cheng_timing.py", "fusion_timing.py"]
+BENCHMARKS = ["startup.py", "default_timing.py", "cheng_timing.py", "fusion_timing.py", "train_throughput.py"]
 
 
 def main() -> int:

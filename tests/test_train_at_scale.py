@@ -341,6 +341,17 @@ def test_torchrun_two_cpu_processes_replicas_identical_and_resume_exact(places, 
     assert any(not torch.equal(init[k], full[0][k]) for k in init)  # it did train
 
 
+def test_throughput_measurement_counts_images_over_time(places):
+    from colorcourse.fusion.train_at_scale import expected_hours, measure_data_rate, measure_throughput
+
+    root, _ = places
+    train, _ = streaming.training_files("places365", root)
+    rates = measure_throughput(train, width=0.0625, batch=4, steps=2, repeats=2, workers=0, crop=32, warmup=1)
+    assert len(rates) == 2 and all(0 < r < 10_000 for r in rates)
+    assert 0 < measure_data_rate(train, batch=4, workers=0, batches=3, crop=32) < 100_000
+    assert expected_hours(3600, 2, 2.0) == 1.0  # 7,200 images at 2 images/s
+
+
 # ----------------------------------------------------------------- devices
 
 

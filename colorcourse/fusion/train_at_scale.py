@@ -374,6 +374,60 @@ def train_streaming(cfg: TrainConfig, scale: ScaleConfig, train_files: streaming
     return network.trained
 
 
+def measure_throughput(files: streaming.FileList, network: str = "paper", width: float = 0.125, batch: int = 16,
+                       device: str = "cpu", steps: int = 4, repeats: int = 3, workers: int = 2, crop: int = 224,
+                       warmup: int = 2) -> list[float]:
+    """Training images/s of ``repeats`` timed windows of ``steps`` whole steps (streamed batch,
+    forward, backward, optimizer), after ``warmup`` steps; what the lesson and
+    ``benchmarks/train_throughput.py`` report. ``network="pretrained"`` ignores ``width``."""
+    device = runtime.resolve_device(device)
+    cfg = TrainConfig(width=width, n_classes=len(files.classes), batch_size=batch, crop=crop, optimizer="adam", lr=1e-4)
+    scale = ScaleConfig(network=network, device=device.type, workers=workers)
+    torch.manual_seed(0)
+    net = PaperNetwork(cfg, device) if network == "paper" else PretrainedNetwork(cfg, scale, device)
+    net.trained.to(device)
+    if device.type == "cuda":
+        net.trained.to(memory_format=torch.channels_last)
+    opt = make_optimizer([p for p in net.trained.parameters() if p.requires_grad], cfg)
+    scaler = runtime.grad_scaler(device)
+    sampler = streaming.EpochSampler(range(len(files)), seed=cfg.seed)
+    batches = iter(make_loader(files, cfg, scale, batch, sampler=sampler, pin=device.type == "cuda"))
+
+    def step():
+        rgb, labels = streaming.batch_on_device(next(batches), device)
+        loss, _ = net.loss(net.trained, rgb, labels, device)
+        opt.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)  # time finished work, not queued kernels
+
+    for _ in range(warmup):
+        step()
+    rates = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(steps):
+            step()
+        rates.append(steps * batch / (time.perf_counter() - start))
+    return rates
+
+
+def measure_data_rate(files: streaming.FileList, batch: int = 16, workers: int = 2, batches: int = 20,
+                      crop: int = 224) -> float:
+    """images/s of the data pipeline alone (decode, crop, collate in the workers; nothing trained):
+    the ceiling for any device."""
+    cfg = TrainConfig(batch_size=batch, crop=crop)
+    sampler = streaming.EpochSampler(range(len(files)), seed=cfg.seed)
+    it = iter(make_loader(files, cfg, ScaleConfig(workers=workers), batch, sampler=sampler))
+    next(it)  # the workers have started
+    start = time.perf_counter()
+    for _ in range(batches):
+        next(it)
+    return batches * batch / (time.perf_counter() - start)
+
+
 def expected_hours(images: int, epochs: float, images_per_s: float) -> float:
     """Hours for ``epochs`` passes over ``images`` photos at ``images_per_s`` (the lesson's estimate)."""
     return images * epochs / images_per_s / 3600 if images_per_s > 0 else math.inf
