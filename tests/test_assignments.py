@@ -15,7 +15,9 @@ import pytest
 
 from colorcourse import grading
 
-EXPECTED = ["a1_color_spaces", "a2_pixel_features", "a3_joint_bilateral", "a4_fusion_layer"]
+EXPECTED = [
+    "a1_color_spaces", "a2_pixel_features", "a3_joint_bilateral", "a4_fusion_layer", "a5_joint_loss",
+]
 
 
 def _source(name):
@@ -221,6 +223,15 @@ OVERFIT = {
         # correct in every way except that it ignores an explicit radius
         "joint_bilateral_filter": None,
     },
+    "a5_joint_loss": {
+        # the textbook formula: right on the visible batch, nan for big logits or no labels
+        "cross_entropy": (
+            "def cross_entropy(logits, labels):\n"
+            "    keep = labels >= 0\n"
+            "    p = torch.exp(logits) / torch.exp(logits).sum(dim=1, keepdim=True)\n"
+            "    return -torch.log(p[keep, labels[keep]]).mean()\n"
+        ),
+    },
 }
 EXPECTED_OVERFIT_SCORES = {
     "a1_color_spaces": {"test_rgb_to_yuv": 4, "test_psnr": 4, "test_gray_baseline": 0},
@@ -228,6 +239,11 @@ EXPECTED_OVERFIT_SCORES = {
         "test_spatial_weights": 2,
         "test_joint_bilateral_reference": 0,
         "test_joint_bilateral_properties": 0,
+    },
+    # the naive cross-entropy also sinks the joint loss and the training step (no labels: nan)
+    "a5_joint_loss": {
+        "test_chroma_mse": 2, "test_cross_entropy": 0, "test_logits_gradient": 2,
+        "test_joint_loss": 0, "test_train_step": 0,
     },
 }
 
