@@ -132,6 +132,9 @@ def test_corrupt_and_gray_files_are_skipped_and_counted_in_the_log(places, tmp_p
     assert log[-1]["skipped_unreadable"] == 1 and log[-1]["skipped_gray"] == 1
     assert log[-1]["images_per_s"] > 0 and log[-1]["eta_s"] == 0 and log[-1]["epoch"] == 1.0
     assert all(5 < row["val_psnr"] < 60 and 0 <= row["val_accuracy"] <= 1 for row in log)
+    # the loss of the logged step: MSE on a*b* in [0, 1] units plus alpha x cross-entropy (3 classes)
+    assert all(0 < row["mse"] < 0.5 and row["ce"] > 0 for row in log)
+    assert all(row["loss"] == pytest.approx(row["mse"] + row["ce"] / 300, rel=1e-5) for row in log)
     from colorcourse.fusion.infer import load_model
 
     model = load_model(out)  # Places' scene labels feed the classifier

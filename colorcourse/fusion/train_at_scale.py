@@ -47,6 +47,7 @@ from colorcourse.fusion.train import (
 )
 
 NETWORKS = ("paper", "pretrained")
+# "mse": the chroma term (the pretrained network: its regression loss, MSE or smooth-L1); "epoch": passes so far
 LOG_KEYS = ["step", "epoch", "loss", "mse", "ce", "val_psnr", "val_gray_psnr", "val_accuracy",
             "images_per_s", "eta_s", "skipped_unreadable", "skipped_gray", "seconds"]
 
@@ -351,7 +352,8 @@ def train_streaming(cfg: TrainConfig, scale: ScaleConfig, train_files: streaming
         if done % cfg.val_every == 0 or done == cfg.steps or done == end:
             merged = _gather_skipped(skipped)
             if rank == 0:
-                row = {"step": done, "epoch": round(done * per_rank / sampler.per_epoch, 4),  # passes so far "loss": loss.item(), "mse": parts["mse"].item(),
+                row = {"step": done, "epoch": round(done * per_rank / sampler.per_epoch, 4),  # passes so far
+                       "loss": loss.item(), "mse": parts["mse"].item(),
                        "ce": parts["ce"].item(), "images_per_s": round(speed.images_per_s, 2),
                        "eta_s": round(speed.eta_s, 1), "seconds": round(time.perf_counter() - t0, 2),
                        "skipped_unreadable": sum(1 for r in merged.values() if r == 0),
