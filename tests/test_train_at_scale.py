@@ -161,6 +161,24 @@ def test_folder_data_set_subfolders_are_labels(tmp_path):
         streaming.training_files("folder", tmp_path / "empty")
 
 
+def test_siftflow_scene_categories_from_the_file_names(tmp_path):
+    from colorcourse.datasets.siftflow import SUBFOLDER
+
+    images = tmp_path / "SiftFlow" / "Images" / SUBFOLDER
+    images.mkdir(parents=True)
+    (tmp_path / "SiftFlow" / "SemanticLabels" / SUBFOLDER).mkdir(parents=True)
+    rng = np.random.default_rng(4)
+    names = [f"{scene}_{name}" for scene, name in [("coast", "arnat59"), ("coast", "n203"), ("forest", "for15"),
+                                                   ("forest", "nat717"), ("highway", "bost77"), ("highway", "gre1")]]
+    for i, name in enumerate(names):
+        Image.fromarray(photo(rng, i % 3)).save(images / f"{name}.jpg")
+    train, val = streaming.training_files("siftflow", tmp_path)
+    assert train.classes == ["coast", "forest", "highway"] and len(train) + len(val) == 6 and len(val) >= 1
+    for files in (train, val):
+        for i in range(len(files)):
+            assert files.classes[files.labels[i]] == files.path(i).name.split("_")[0]
+
+
 def test_device_targets_match_the_in_memory_ones():
     from colorcourse.fusion.data import rgb_batch_to_targets
 
