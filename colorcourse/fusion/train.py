@@ -36,6 +36,7 @@ import argparse
 import csv
 import json
 import math
+import sys
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -443,6 +444,9 @@ def main(argv=None) -> None:
     if args.data:
         return _main_streaming(args, cfg_values)
     rank, world = init_distributed()
+    if rank == 0 and torch.cuda.is_available():
+        print("note: without --data the photos are held in memory and the network trains on the CPU; "
+              "add --data coursepack to train on the GPU", file=sys.stderr)
     if args.synthetic:
         from colorcourse.fusion.data import synthetic_photos
 

@@ -219,8 +219,9 @@ def load_state(path: Path, network, opt, scaler, cfg: TrainConfig, scale: ScaleC
     n = len(network.prefix)
     network.trained.load_state_dict({k[n:]: v for k, v in tensors.items() if k.startswith(network.prefix)})
     load_optimizer_tensors(network.trained, opt, tensors)
-    if saved.get("scaler"):
-        scaler.load_state_dict(json.loads(saved["scaler"]))
+    scaler_state = json.loads(saved.get("scaler") or "{}")
+    if scaler_state and scaler.is_enabled():  # float16 on CUDA; empty on the CPU and in bfloat16
+        scaler.load_state_dict(scaler_state)
     runtime.restore_rng_state(tensors)
     return int(saved["step"])
 
