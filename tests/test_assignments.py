@@ -17,6 +17,7 @@ from colorcourse import grading
 
 EXPECTED = [
     "a1_color_spaces", "a2_pixel_features", "a3_joint_bilateral", "a4_fusion_layer", "a5_joint_loss",
+    "a6_old_photographs",
 ]
 
 
