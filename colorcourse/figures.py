@@ -228,26 +228,23 @@ def zoom_panel(images: Mapping[str, np.ndarray], change: np.ndarray, size: int =
         raise ValueError("no images to show")
     size = min(size, *np.shape(change))
     y, x = busiest_window(change, size)
-    cols = max(2, len(names))
-    fig, axes = plt.subplots(2, cols, figsize=(3.4 * cols, 6.8), layout="constrained")
-    first = np.clip(images[names[0]], 0, 1)
-    axes[0, 0].imshow(first)
-    axes[0, 0].set_title(f"{names[0]} (whole photo)")
-    shown = axes[0, 1].imshow(change, cmap="magma", vmin=0)
-    axes[0, 1].set_title(f"{change_label} (max {np.max(change):.3f})")
-    fig.colorbar(shown, ax=axes[0, 1], shrink=0.85)
-    for ax in axes[0, :2]:
+    fig = plt.figure(figsize=(3.6 * max(3, len(names)), 7.4), layout="constrained")
+    top, bottom = fig.subfigures(2, 1, height_ratios=[1, 1.1])
+    whole, changes = top.subplots(1, 2)
+    whole.imshow(np.clip(images[names[0]], 0, 1))
+    whole.set_title(short_title(f"{names[0]} (whole photo)", 40), fontsize=10)
+    shown = changes.imshow(change, cmap="magma", vmin=0)
+    changes.set_title(short_title(f"{change_label} (max {np.max(change):.3f})", 40), fontsize=10)
+    top.colorbar(shown, ax=changes, shrink=0.9)
+    for ax in (whole, changes):
         ax.add_patch(Rectangle((x - 0.5, y - 0.5), size, size, fill=False, edgecolor="cyan", linewidth=2))
-    for ax in axes[0, 2:]:
-        ax.axis("off")
-    for ax, name in zip(axes[1], names):
+    crops = np.atleast_1d(bottom.subplots(1, len(names)))
+    for ax, name in zip(crops, names):
         ax.imshow(np.clip(images[name][y : y + size, x : x + size], 0, 1), interpolation="nearest")
-        ax.set_title(f"{name}\n(zoom: the box)")
-    for ax in axes.flat:
+        ax.set_title(short_title(name, 30) + f"\n(the box, {size} x {size} px, enlarged)", fontsize=10)
+    for ax in (whole, changes, *crops):
         ax.set_xticks([])
         ax.set_yticks([])
-    for ax in axes[1, len(names):]:
-        ax.axis("off")
     return fig, (y, x)
 
 
@@ -263,14 +260,15 @@ def leak_study(photos, predict_uv, sigma_spatial: float, sigma_range: float) -> 
     the leaking guide (:func:`leak_guide`): rows as :func:`colorcourse.metrics.evaluate`'s
     (``method``, ``photo``, ``psnr``), for :func:`colorcourse.metrics.paired_difference`.
 
-    ``predict_uv(gray) -> H x W x 2``: the unrefined chroma (e.g. ``ChengColorizer(refine=False).predict``'s).
+    ``predict_uv(photo) -> H x W x 2``: the unrefined chroma of the photo's gray image (e.g. from
+    ``ChengColorizer(refine=False).predict``, or a dict lookup of chroma predicted once).
     """
     from .cheng.bilateral import joint_bilateral_filter
 
     rows = []
     for photo in photos:
         gray = rgb_to_gray(photo.rgb).astype(np.float32)
-        uv = np.asarray(predict_uv(gray), dtype=np.float32)
+        uv = np.asarray(predict_uv(photo), dtype=np.float32)
         versions = {
             "network output": uv,
             "refined, gray guide": joint_bilateral_filter(uv, gray, sigma_spatial, sigma_range),
@@ -346,4 +344,36 @@ def style_gallery_figure(gallery: Mapping[str, np.ndarray], styles: Mapping[str,
             axes[0, i].set_title(f"style {i - 1}: " + short_title(name), fontsize=9)
     for ax in axes.flat:
         ax.axis("off")
+    return fig
+
+
+# ---------------------------------------------------------------- lesson 04: which cluster
+
+
+def cluster_choice_figure(photo_rgb: np.ndarray, chosen: int, members_rgb: Sequence[np.ndarray],
+                          distances: Sequence[float], nearest: Sequence[int], n_show: int = 5, title: str = ""):
+    """The test photo, then ``n_show`` training photos of the cluster Algorithm 3 chose for it,
+    and a bar per cluster: its gist distance (the ``nearest`` ones, the top-k, in orange; the
+    chosen one hatched)."""
+    n_show = min(n_show, len(members_rgb))
+    fig = plt.figure(figsize=(3.0 * (n_show + 1), 5.8), layout="constrained")
+    grid = fig.add_gridspec(2, n_show + 1, height_ratios=[1.2, 1])
+    ax = fig.add_subplot(grid[0, 0])
+    ax.imshow(np.clip(photo_rgb, 0, 1))
+    ax.set_title(short_title(title or "test photo", 28), fontsize=9)
+    ax.axis("off")
+    for k in range(n_show):
+        ax = fig.add_subplot(grid[0, k + 1])
+        ax.imshow(np.clip(members_rgb[k], 0, 1))
+        ax.set_title(f"cluster {chosen}: training photo {k + 1}", fontsize=9)
+        ax.axis("off")
+    bars = fig.add_subplot(grid[1, :])
+    colors = ["tab:orange" if i in set(nearest) else "tab:gray" for i in range(len(distances))]
+    drawn = bars.bar(range(len(distances)), distances, color=colors)
+    drawn[chosen].set_hatch("//")
+    drawn[chosen].set_edgecolor("k")
+    bars.set_xticks(range(len(distances)), [f"cluster {i}" for i in range(len(distances))])
+    bars.set_ylabel("gist distance to the photo")
+    bars.set_title(f"orange: the {len(nearest)} nearest by gist (top-k); hatched: chosen by the semantic histogram "
+                   f"(cluster {chosen})", fontsize=10)
     return fig

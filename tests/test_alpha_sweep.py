@@ -18,6 +18,8 @@ def test_alpha_label_writes_the_papers_fractions():
     assert alpha_sweep.alpha_label(1 / 300) == "1/300"
     assert alpha_sweep.alpha_label(0.0033333) == "1/300"
     assert alpha_sweep.alpha_label(1.0) == "1"
+    assert alpha_sweep.alpha_label(1 / 3000) == "1/3000"  # not rounded to 0
+    assert alpha_sweep.alpha_label(1 / 30) == "1/30" and alpha_sweep.alpha_label(1 / 3) == "1/3"
 
 
 def test_tiny_sweep_pairs_every_run_with_gray_and_with_the_papers_alpha():
@@ -43,6 +45,8 @@ def test_sweep_refuses_bad_settings():
     photos = synthetic_photos(2, size=64)
     with pytest.raises(ValueError, match=">= 0"):
         alpha_sweep.sweep(photos, photos, ["class0", "class1"], alphas=(-1.0,), progress=False)
+    with pytest.raises(ValueError, match="each alpha"):
+        alpha_sweep.sweep(photos, photos, ["class0", "class1"], alphas=(1 / 300, 0.0033333), progress=False)  # one alpha twice
     with pytest.raises(ValueError, match="2 scene classes"):
         alpha_sweep.sweep(photos, photos, ["class0"], progress=False)
 

@@ -130,8 +130,7 @@ def test_leak_study_rows_are_the_psnr_of_each_version():
     rng = np.random.default_rng(6)
     noisy = {p.name: (rgb_to_yuv(p.rgb.astype(np.float32))[..., 1:] + rng.normal(0, 0.05, p.rgb.shape[:2] + (2,)))
              .astype(np.float32) for p in photos}
-    lookup = {rgb_to_gray(p.rgb).astype(np.float32).tobytes(): p.name for p in photos}
-    table = figures.leak_study(photos, lambda gray: noisy[lookup[gray.tobytes()]], 3.0, 0.08)
+    table = figures.leak_study(photos, lambda photo: noisy[photo.name], 3.0, 0.08)
     assert set(table["method"]) == {"network output", "refined, gray guide", "refined, true-V guide (LEAK)"}
     for p in photos:
         gray = rgb_to_gray(p.rgb).astype(np.float32)
@@ -175,3 +174,17 @@ def test_style_gallery_titles_do_not_overlap():
         for b in titles[i + 1:]:
             assert not _boxes_overlap(a, b)
     assert all(len(line) <= 24 for name in styles for line in figures.short_title(name).split("\n"))
+
+
+def test_cluster_choice_figure_marks_the_top_k_and_the_chosen_cluster():
+    from matplotlib.colors import to_rgba
+
+    rng = np.random.default_rng(9)
+    photo = rng.random((20, 30, 3))
+    members = [rng.random((20, 30, 3)) for _ in range(7)]
+    fig = figures.cluster_choice_figure(photo, 2, members, [3.0, 1.0, 1.5, 4.0], nearest=[1, 2], n_show=4)
+    bars = fig.axes[-1].patches
+    assert [b.get_height() for b in bars] == [3.0, 1.0, 1.5, 4.0]
+    assert [b.get_facecolor() == to_rgba("tab:orange") for b in bars] == [False, True, True, False]
+    assert [bool(b.get_hatch()) for b in bars] == [False, False, True, False]
+    assert len(fig.axes) == 1 + 4 + 1

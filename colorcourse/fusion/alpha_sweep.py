@@ -56,7 +56,13 @@ def alpha_label(alpha: float) -> str:
     """``0``, ``1/300``, ``1/3``...: the sweep's alphas written as the paper writes them."""
     if alpha == 0:
         return "0"
-    f = Fraction(alpha).limit_denominator(1000)
+    # the simplest fraction within 0.1 % of alpha (1/3000 stays 1/3000; 0.0033333 reads 1/300)
+    for max_denominator in (10, 100, 1000, 10_000, 100_000, 1_000_000):
+        f = Fraction(alpha).limit_denominator(max_denominator)
+        if f and abs(float(f) - alpha) <= 1e-3 * abs(alpha):
+            break
+    else:
+        return f"{alpha:g}"
     return f"{f.numerator}/{f.denominator}" if f.denominator != 1 else str(f.numerator)
 
 
@@ -107,6 +113,8 @@ def sweep(
         raise ValueError("the sweep needs at least one alpha and one seed")
     if any(a < 0 for a in alphas):
         raise ValueError(f"alpha must be >= 0, got {alphas}")
+    if len({alpha_label(a) for a in alphas}) != len(alphas) or len(set(seeds)) != len(seeds):
+        raise ValueError(f"each alpha and each seed once, got alphas {alphas} and seeds {seeds}")
     if len(classes) < 2:
         raise ValueError("the sweep needs at least 2 scene classes (the loss it varies is their cross-entropy)")
     eval_photos = list(eval_photos)
@@ -131,7 +139,16 @@ def sweep(
             **seconds, "method": name,
         })
     per_photo = pd.concat(per_photo, ignore_index=True)
-    table = pd.DataFrame(rows)
+    return add_intervals(pd.DataFrame(rows), per_photo), per_photo
+
+
+def add_intervals(table: pd.DataFrame, per_photo: pd.DataFrame) -> pd.DataFrame:
+    """The sweep's paired columns, from the per-photo scores: ``dpsnr`` (and ``_low`` / ``_high``,
+    the 95 % bootstrap interval) against gray, and ``dpsnr_vs_paper`` against alpha = 1/300 of
+    the same seed (empty for that run itself, or when the sweep lacks it)."""
+    if table["method"].duplicated().any():
+        raise ValueError(f"two runs share a name: {table['method'][table['method'].duplicated()].tolist()}")
+    table = table.copy()
     gray = per_photo[per_photo["method"] == "gray"]
     intervals = [paired_difference(pd.concat([gray, per_photo[per_photo["method"] == m]]), m) for m in table["method"]]
     table["dpsnr"] = [d["mean"] for d in intervals]
@@ -149,7 +166,7 @@ def sweep(
     table["dpsnr_vs_paper"] = [d["mean"] for d in vs_paper]
     table["dpsnr_vs_paper_low"] = [d["low"] for d in vs_paper]
     table["dpsnr_vs_paper_high"] = [d["high"] for d in vs_paper]
-    return table, per_photo
+    return table
 
 
 def per_photo_path(table_path: str | Path) -> Path:
@@ -197,7 +214,7 @@ def main(argv=None) -> int:
     table["split"] = args.split
     table["steps"], table["width"], table["crop"] = config.steps, config.width, config.crop
     out.parent.mkdir(parents=True, exist_ok=True)
-    table.round(5).to_csv(out, index=False)
+    table.round({c: 5 for c in table.columns if c != "alpha_value"}).to_csv(out, index=False)  # alpha exact
     per_photo.round(5).to_csv(per_photo_path(out), index=False)
     print(table[["alpha", "seed", "train_mse", "train_alpha_ce", "psnr", "dpsnr", "dpsnr_low", "dpsnr_high",
                  "dpsnr_vs_paper", "colorfulness_ratio", "class_accuracy", "train_cpu_seconds"]].round(4).to_string())
