@@ -43,6 +43,8 @@ def resolve_device(name: str = "auto") -> torch.device:
         raise RuntimeError(f"LOCAL_RANK {index} but only {torch.cuda.device_count()} GPU(s): "
                            "start at most one process per GPU (torchrun --nproc_per_node)")
     torch.cuda.set_device(index)
+    # training crops all have one size: let cuDNN time its kernels once and keep the fastest
+    torch.backends.cudnn.benchmark = True
     return torch.device("cuda", index)
 
 
