@@ -212,6 +212,8 @@ def load_state(path: Path, network, opt, scaler, cfg: TrainConfig, scale: ScaleC
     try:
         tensors, saved = load_checkpoint(path, network.kind, expected_config=expected)
     except CheckpointError as e:
+        if "n_train" not in str(e):
+            raise
         raise CheckpointError(f"{e} (n_train is the number of training photos: the sampler's order "
                               "depends on it)") from None
     if not any(k.startswith("optim.") for k in tensors):
