@@ -217,7 +217,8 @@ def write_markdown(per_photo: pd.DataFrame, gains: dict, sweep_table: pd.DataFra
         "",
         "Shipped: Cheng's gain chosen on the in-domain val split per network, fusion's 1.3 on val. "
         f"Chosen on `shift_val` by the rule in `colorcourse.calibration` (best PSNR among gains keeping at "
-        f"least {calibration.MIN_COLOR_RATIO:.0%} of the true colorfulness, else the most colorful): "
+        f"least {calibration.MIN_COLOR_RATIO:.0%} of the true colorfulness by the one-sided 95 % bootstrap lower "
+        f"bound of the ratio, else the most colorful): "
         + ", ".join(f"{m} {g:g}" for m, g in gains.items()) + ". The sweep on shift_val:",
         "",
         markdown_table(sweep_table.pivot(index="gain", columns="method", values=["psnr", "colorfulness_ratio"]).round(3)
