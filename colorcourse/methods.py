@@ -52,7 +52,7 @@ METHODS: dict[str, Callable[..., Colorizer]] = {
 # What each method is, for --help and the README.
 DESCRIPTIONS = {
     "pretrained": "the default: Iizuka et al.'s fusion design on a frozen ImageNet encoder "
-                  "(EfficientNet-Lite0), only the decoder trained (smooth-L1 on a*b*, the loss shift_val preferred)",
+                  "(EfficientNet-Lite0), only the decoder trained (MSE on a*b*, the loss shift_val preferred)",
     "fusion": "Iizuka et al. 2016, the paper's fusion network trained from scratch on the course pack",
     "cheng": "Cheng et al. 2015, per-pixel network on patch + DAISY + semantic features, bilateral refinement",
     "gray": "the baseline every method must beat: no chroma at all",
