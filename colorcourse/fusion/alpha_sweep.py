@@ -43,9 +43,10 @@ from colorcourse.color import rgb_to_gray
 
 PAPER_ALPHA = 1 / 300
 ALPHAS = (0.0, 1 / 3000, 1 / 300, 1 / 30, 1 / 3)
-# Small on purpose (the stored sweep: 5 alphas x 2 seeds in about a quarter of an hour of one CPU
-# thread). The shipped fusion_full is width 0.125, 224 px crops, 500 steps: these networks are
-# weaker than it, and the sweep says how alpha moves a network of this size, not the shipped one.
+# Small on purpose: the stored sweep (5 alphas x 2 seeds) took 693 s of training on one CPU thread,
+# 25 minutes of wall time on the shared 2-core machine. The shipped fusion_full is width 0.125,
+# 224 px crops, 500 steps: these networks are weaker than it, and the sweep says how alpha moves
+# a network of this size, not the shipped one.
 SWEEP_DEFAULTS = TrainConfig(width=0.125, optimizer="adam", lr=1e-3, steps=200, batch_size=16, crop=128,
                              seed=0, init="kaiming", lr_schedule="cosine", val_every=20)
 SWEEP_FILE = "fusion_alpha_sweep.csv"
