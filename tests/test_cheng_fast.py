@@ -98,3 +98,16 @@ def test_pixel_features_written_in_place_equal_the_concatenated_groups(gray):
     expected = np.concatenate(parts, axis=-1)
     np.testing.assert_array_equal(features.pixel_features(gray, features.FEATURE_GROUPS, semantic), expected)
     np.testing.assert_array_equal(features.pixel_features(gray, ("daisy", "semantic"), semantic), expected[..., 49:])
+
+
+@pytest.mark.parametrize("band_rows", [1, 7, 64])
+def test_feature_bands_cover_the_image_with_the_same_features(gray, band_rows):
+    semantic = np.random.default_rng(1).dirichlet(np.ones(4), size=gray.shape).astype(np.float32)
+    whole = features.pixel_features(gray, features.FEATURE_GROUPS, semantic)
+    seen = np.zeros(gray.shape[0], int)
+    for rows, band in features.feature_bands(gray, features.FEATURE_GROUPS, semantic, band_rows=band_rows):
+        np.testing.assert_array_equal(band, whole[rows])
+        seen[rows] += 1
+    assert (seen == 1).all()  # every row once, in order
+    with pytest.raises(ValueError, match="band_rows"):
+        next(features.feature_bands(gray, band_rows=0))

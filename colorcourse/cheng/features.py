@@ -155,3 +155,49 @@ def pixel_features(
             part[...] = semantic
         start += sizes[g]
     return out
+
+
+def feature_bands(
+    gray: np.ndarray,
+    groups: Sequence[str] = FEATURE_GROUPS,
+    semantic: np.ndarray | None = None,
+    daisy_radius: int = DAISY_RADIUS,
+    band_rows: int = 64,
+):
+    """Yield ``(rows, features)``: :func:`pixel_features`, ``band_rows`` image rows at a time.
+
+    The same numbers, without ever holding the whole ``H x W x D`` array: at a megapixel that
+    array is about 0.5 GB, and merely allocating it costs more than the network's first layer.
+    The features of each band are written into one buffer that is reused for the next band, so
+    consume (or copy) each before asking for the next. ``rows`` is the band's ``slice`` of rows.
+    """
+    groups = check_groups(groups)
+    gray = check_gray(gray)
+    if band_rows < 1:
+        raise ValueError(f"band_rows must be >= 1, got {band_rows}")
+    if "semantic" in groups:
+        if semantic is None:
+            raise ValueError("the 'semantic' group needs the parser's probability maps")
+        semantic = np.asarray(semantic, dtype=np.float32)
+        if semantic.ndim != 3 or semantic.shape[:2] != gray.shape:
+            raise ValueError(f"semantic maps must be {gray.shape} x K, got shape {semantic.shape}")
+    r = PATCH_SIZE // 2
+    windows = np.lib.stride_tricks.sliding_window_view(np.pad(gray, r, mode="reflect"), (PATCH_SIZE, PATCH_SIZE))
+    daisy = daisy_features(gray, radius=daisy_radius) if "daisy" in groups else None
+    sizes = {"patch": PATCH_SIZE**2, "daisy": DAISY_DIMS, "semantic": 0 if semantic is None else semantic.shape[-1]}
+    h, w = gray.shape
+    buffer = np.empty((min(band_rows, h), w, sum(sizes[g] for g in groups)), np.float32)
+    for top in range(0, h, band_rows):
+        rows = slice(top, min(top + band_rows, h))
+        band = buffer[: rows.stop - rows.start]
+        start = 0
+        for g in groups:
+            part = band[..., start : start + sizes[g]]
+            if g == "patch":
+                part[...] = windows[rows].reshape(band.shape[:2] + (PATCH_SIZE**2,))
+            elif g == "daisy":
+                part[...] = daisy[rows]
+            else:
+                part[...] = semantic[rows]
+            start += sizes[g]
+        yield rows, band

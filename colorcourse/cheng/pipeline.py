@@ -27,7 +27,7 @@ from ..color import merge_y_uv, rgb_to_gray, rgb_to_yuv
 from ..paths import models_dir
 from . import fast
 from .clustering import ClusteredColorizer, TrainingSet, pixel_psnr
-from .features import FEATURE_GROUPS, check_gray, check_groups, pixel_features
+from .features import FEATURE_GROUPS, check_gray, check_groups, feature_bands, pixel_features
 from .gist import gist
 from .mlp import PixelColorizer, sample_pixels
 from .semantic import load_parser, semantic_features, semantic_histogram
@@ -152,12 +152,18 @@ class ChengColorizer:
             index = self.clusters.choose(gist(gray), semantic_histogram(semantic))
             network = self.clusters.clusters[index].network
         times["clustering"] = time.perf_counter() - t
+        # Features and network a band of rows at a time: the whole H x W x 114 feature array
+        # (0.5 GB a megapixel) is never held, and each band is still warm in the cache when the
+        # network reads it.
+        uv = np.empty(gray.shape + (2,), np.float32)
+        times["features"] = times["network"] = 0.0
         t = time.perf_counter()
-        feats = pixel_features(gray, self.groups, semantic)
-        times["features"] = time.perf_counter() - t
-        t = time.perf_counter()
-        uv = network.predict(feats)
-        times["network"] = time.perf_counter() - t
+        for rows, band in feature_bands(gray, self.groups, semantic):
+            t_net = time.perf_counter()
+            times["features"] += t_net - t
+            uv[rows] = network.predict(band)
+            t = time.perf_counter()
+            times["network"] += t - t_net
         t = time.perf_counter()
         if self.refine:
             # OpenCV's run of the filter lesson 05 builds (colorcourse.cheng.bilateral): same numbers

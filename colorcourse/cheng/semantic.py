@@ -92,18 +92,20 @@ def domain_transform_filter(
     dy[1:, :] = np.abs(np.diff(guide, axis=0))
     dh_t = np.ascontiguousarray((1.0 + ratio * dx).T)  # W x H: horizontal distances
     dv = 1.0 + ratio * dy  # H x W: vertical distances
-    F_t = np.ascontiguousarray(src.transpose(1, 0, 2))  # W x H x C: rows contiguous per column
+    # Each pass runs along the first axis, whose rows are contiguous; the array is transposed
+    # between the horizontal pass (W x H x C) and the vertical one (H x W x C).
+    F = np.ascontiguousarray(src.transpose(1, 0, 2))  # W x H x C
     for i in range(iterations):
         sigma_i = (
             sigma_spatial * np.sqrt(3.0) * 2 ** (iterations - (i + 1)) / np.sqrt(4.0**iterations - 1)
         )
         a = np.exp(-np.sqrt(2.0) / sigma_i)
-        _recursive_pass(F_t, (a**dh_t).astype(np.float32))
-        F = np.ascontiguousarray(F_t.transpose(1, 0, 2))
+        if i > 0:
+            F = np.ascontiguousarray(F.transpose(1, 0, 2))  # back to W x H x C
+        _recursive_pass(F, (a**dh_t).astype(np.float32))
+        F = np.ascontiguousarray(F.transpose(1, 0, 2))  # H x W x C
         _recursive_pass(F, (a**dv).astype(np.float32))
-        F_t = np.ascontiguousarray(F.transpose(1, 0, 2))
-    out = np.ascontiguousarray(F_t.transpose(1, 0, 2))
-    return out[..., 0] if squeeze else out
+    return F[..., 0] if squeeze else F
 
 
 # ---------------------------------------------------------------- offline default parser
