@@ -35,6 +35,8 @@ def test_lesson_shape(path):
     assert "## Summary" in headings
     if not path.name.startswith("00_"):
         assert "## Exercises" in headings
+    if int(path.name[:2]) >= 2:  # the method lessons show the math they teach, displayed
+        assert "$$" in headings, f"{path.name} has no displayed equation"
 
 
 def test_parameters_cell_rejects_computed_values():
