@@ -18,8 +18,12 @@ in any of the spaces.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
+
+if TYPE_CHECKING:
+    import torch
 
 # BT.601 luma and the YUV chroma axes (same numbers as skimage.color.rgb2yuv).
 YUV_FROM_RGB = np.array(
@@ -192,11 +196,15 @@ def unit_to_ab(unit):
 
 
 def _as_matrix(m: np.ndarray, like: torch.Tensor) -> torch.Tensor:
+    import torch  # here, not at the top: --method gray starts without torch
+
     return torch.as_tensor(m, dtype=like.dtype, device=like.device)
 
 
 def _apply_matrix(x: torch.Tensor, m: np.ndarray) -> torch.Tensor:
     # x: N x 3 x H x W (or 3 x H x W); m: 3 x 3 acting on the channel axis
+    import torch  # here, not at the top: --method gray starts without torch
+
     return torch.einsum("ij,...jhw->...ihw", _as_matrix(m, x), x)
 
 
@@ -219,6 +227,8 @@ def yuv_to_rgb_torch(yuv: torch.Tensor) -> torch.Tensor:
 
 def rgb_to_lab_torch(rgb: torch.Tensor) -> torch.Tensor:
     """``N x 3 x H x W`` RGB in [0, 1] -> L*a*b*; differentiable (no NaN at 0)."""
+    import torch  # here, not at the top: --method gray starts without torch
+
     _check_channels_first(rgb, "rgb")
     rgb = rgb.clamp(0.0, 1.0)
     linear = torch.where(
@@ -235,6 +245,8 @@ def rgb_to_lab_torch(rgb: torch.Tensor) -> torch.Tensor:
 
 def lab_to_rgb_torch(lab: torch.Tensor) -> torch.Tensor:
     """``N x 3 x H x W`` L*a*b* -> RGB in [0, 1] (channels clipped; differentiable inside)."""
+    import torch  # here, not at the top: --method gray starts without torch
+
     _check_channels_first(lab, "lab")
     L, a, b = lab.unbind(dim=-3)
     fy = (L + 16.0) / 116.0

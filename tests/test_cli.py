@@ -175,3 +175,21 @@ def test_help_and_argument_errors_import_neither_torch_nor_pandas():
         assert shown.returncode == 0, shown.stderr
     assert all(name in shown.stdout for name in methods.METHODS)
     assert methods.DESCRIPTIONS["pretrained"].split()[0] in shown.stdout
+
+
+def test_the_gray_baseline_runs_without_importing_torch_or_pandas(tmp_path):
+    # the start-up target (benchmarks/startup.py): the command that does no work must not pay
+    # for torch's import; it is what the gray command is measured against
+    from PIL import Image
+
+    Image.fromarray(np.full((12, 16, 3), 90, np.uint8)).save(tmp_path / "tiny.png")
+    check = (
+        "import sys, colorcourse.cli as cli\n"
+        f"code = cli.main(['colorize', {str(tmp_path / 'tiny.png')!r}, '--method', 'gray', '-o', {str(tmp_path / 'out')!r}])\n"
+        "heavy = sorted(m for m in ('torch', 'pandas') if m in sys.modules)\n"
+        "print('code', code, 'heavy:', heavy)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "code 0 heavy: []"
+    assert len(list((tmp_path / "out").iterdir())) == 1
