@@ -129,50 +129,11 @@ def pixel_learning_curves(features, uv, val_features, val_uv, groups, n_classes:
     pixel, the training one averaged over the epoch's batches (as the network's ``history``), the
     validation one of the network at the epoch's end on ``val_features`` / ``val_uv``.
     """
-    import torch
+    from .cheng.mlp import train_pixel_colorizer
 
-    from .cheng.features import check_groups
-    from .cheng.mlp import ChengMLP, PixelColorizer
-
-    groups = check_groups(groups)
-    features = np.asarray(features, dtype=np.float32)
-    uv = np.asarray(uv, dtype=np.float32)
-    if features.ndim != 2 or uv.shape != (features.shape[0], 2) or features.shape[0] == 0:
-        raise ValueError(f"need features N x D and uv N x 2 with N > 0, got {features.shape}, {uv.shape}")
-    torch.manual_seed(seed)
-    gen = torch.Generator().manual_seed(seed)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # as train_pixel_colorizer: the same arithmetic, the same weights
-    try:
-        mean = features.mean(axis=0)
-        std = features.std(axis=0) + 1e-6
-        x = torch.from_numpy((features - mean) / std)
-        y = torch.from_numpy(uv)
-        xv = torch.from_numpy((np.asarray(val_features, dtype=np.float32) - mean) / std)
-        yv = torch.from_numpy(np.asarray(val_uv, dtype=np.float32))
-        model = ChengMLP(features.shape[1], None)
-        opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=0.0)
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(epochs, 1))
-        train_loss, val_loss = [], []
-        for _ in range(epochs):
-            order = torch.randperm(x.shape[0], generator=gen)
-            total = 0.0
-            model.train()
-            for start in range(0, x.shape[0], batch_size):
-                batch = order[start : start + batch_size]
-                loss = ((model(x[batch]) - y[batch]) ** 2).sum(dim=1).mean()
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                total += loss.item() * len(batch)
-            sched.step()
-            train_loss.append(total / x.shape[0])
-            model.eval()
-            with torch.no_grad():
-                val_loss.append(float(((model(xv) - yv) ** 2).sum(dim=1).mean()))
-    finally:
-        torch.set_num_threads(threads)
-    return PixelColorizer(model, mean, std, groups, n_classes, train_loss), train_loss, val_loss
+    network = train_pixel_colorizer(features, uv, groups, n_classes, epochs=epochs, batch_size=batch_size, lr=lr,
+                                    seed=seed, progress=False, validation=(val_features, val_uv))
+    return network, network.history, network.val_history
 
 
 def learning_curve_figure(train_loss: Sequence[float], val_loss: Sequence[float], ax=None):

@@ -182,12 +182,15 @@ def train_pixel_colorizer(
     hidden: int | None = None,
     seed: int = 0,
     progress: bool = True,
+    validation: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> PixelColorizer:
     """Least-squares training (Eq. 1) of a :class:`ChengMLP` on sampled pixels.
 
     ``features``: ``N x D``; ``uv``: ``N x 2``. Adam replaces the paper's plain
     back-propagation (same loss; it converges in a few epochs on 2 CPU cores).
-    Deterministic for a given ``seed``.
+    Deterministic for a given ``seed``. With ``validation = (features, uv)`` of held-out pixels,
+    their loss after every epoch is kept in the network's ``val_history`` (the weights are the
+    same as without).
     """
     groups = check_groups(groups)
     features = np.asarray(features, dtype=np.float32)
@@ -203,16 +206,22 @@ def train_pixel_colorizer(
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        return _train(features, uv, groups, n_classes, epochs, batch_size, lr, weight_decay, hidden, gen, progress)
+        return _train(features, uv, groups, n_classes, epochs, batch_size, lr, weight_decay, hidden, gen, progress,
+                      validation)
     finally:
         torch.set_num_threads(threads)
 
 
-def _train(features, uv, groups, n_classes, epochs, batch_size, lr, weight_decay, hidden, gen, progress):
+def _train(features, uv, groups, n_classes, epochs, batch_size, lr, weight_decay, hidden, gen, progress,
+           validation=None):
     mean = features.mean(axis=0)
     std = features.std(axis=0) + 1e-6  # constant features (e.g. an unused class) stay finite
     x = torch.from_numpy((features - mean) / std)
     y = torch.from_numpy(uv)
+    if validation is not None:
+        xv = torch.from_numpy((np.asarray(validation[0], dtype=np.float32) - mean) / std)
+        yv = torch.from_numpy(np.asarray(validation[1], dtype=np.float32))
+    val_history = []
     model = ChengMLP(features.shape[1], hidden)
     opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(epochs, 1))
@@ -231,5 +240,11 @@ def _train(features, uv, groups, n_classes, epochs, batch_size, lr, weight_decay
             total += loss.item() * len(batch)
         sched.step()
         history.append(total / x.shape[0])
+        if validation is not None:
+            model.eval()
+            with torch.no_grad():
+                val_history.append(float(((model(xv) - yv) ** 2).sum(dim=1).mean()))
         bar.set_postfix(loss=f"{history[-1]:.5f}")
-    return PixelColorizer(model, mean, std, groups, n_classes, history)
+    network = PixelColorizer(model, mean, std, groups, n_classes, history)
+    network.val_history = val_history
+    return network
