@@ -126,35 +126,10 @@ def pixel_features(
     :func:`colorcourse.cheng.semantic.semantic_features`) is required when ``"semantic"`` is
     one of the groups.
     """
-    groups = check_groups(groups)
     gray = check_gray(gray)
-    if "semantic" in groups:
-        if semantic is None:
-            raise ValueError("the 'semantic' group needs the parser's probability maps")
-        semantic = np.asarray(semantic, dtype=np.float32)
-        if semantic.ndim != 3 or semantic.shape[:2] != gray.shape:
-            raise ValueError(
-                f"semantic maps must be {gray.shape} x K, got shape {semantic.shape}"
-            )
-    sizes = {"patch": PATCH_SIZE**2, "daisy": DAISY_DIMS, "semantic": 0 if semantic is None else semantic.shape[-1]}
-    # Each group is written straight into its columns: at a megapixel the whole feature is
-    # about 0.5 GB, and a concatenation would copy it once more.
-    out = np.empty(gray.shape + (sum(sizes[g] for g in groups),), np.float32)
-    start = 0
-    for g in groups:
-        part = out[..., start : start + sizes[g]]
-        if g == "patch":
-            r = PATCH_SIZE // 2
-            padded = np.pad(gray, r, mode="reflect")
-            windows = np.lib.stride_tricks.sliding_window_view(padded, (PATCH_SIZE, PATCH_SIZE))
-            for dy in range(PATCH_SIZE):  # row-major within the patch, as patch_features
-                part[..., dy * PATCH_SIZE : (dy + 1) * PATCH_SIZE] = windows[:, :, dy, :]
-        elif g == "daisy":
-            part[...] = daisy_features(gray, radius=daisy_radius)
-        else:
-            part[...] = semantic
-        start += sizes[g]
-    return out
+    # one band of all the rows: the bands' buffer is then the whole feature array
+    _, features = next(feature_bands(gray, groups, semantic, daisy_radius, band_rows=gray.shape[0]))
+    return features
 
 
 def feature_bands(
