@@ -177,6 +177,14 @@ def lab_to_rgb(lab: np.ndarray, gamut: str = "chroma") -> np.ndarray:
     return np.clip(_linear_to_srgb(_lab_to_linear_rgb(lab)), 0.0, 1.0)
 
 
+def gray_baseline(gray: np.ndarray) -> np.ndarray:
+    """The colorizer that predicts no chroma: ``U = V = 0``, so R = G = B = Y."""
+    gray = np.asarray(gray)
+    if gray.ndim != 2:
+        raise ValueError(f"gray_baseline takes an H x W gray image, got shape {gray.shape}")
+    return gray_to_rgb(gray)
+
+
 def gray_to_lightness(gray: np.ndarray) -> np.ndarray:
     """The L* a Lab model sees for a gray image ``Y``: the lightness of the neutral color Y."""
     return rgb_to_lab(gray_to_rgb(gray))[..., 0]

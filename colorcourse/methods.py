@@ -23,15 +23,7 @@ Colorizer = Callable[[np.ndarray], np.ndarray]
 
 
 def _gray(**_) -> Colorizer:
-    # metrics.gray_baseline, without importing metrics (pandas, SciPy): the baseline must start at once
-    from .color import gray_to_rgb
-
-    def gray_baseline(gray: np.ndarray) -> np.ndarray:
-        """The colorizer that predicts no chroma: ``U = V = 0``, so R = G = B = Y."""
-        gray = np.asarray(gray)
-        if gray.ndim != 2:
-            raise ValueError(f"gray_baseline takes an H x W gray image, got shape {gray.shape}")
-        return gray_to_rgb(gray)
+    from .color import gray_baseline  # not via metrics: pandas and SciPy would slow the start
 
     return gray_baseline
 

@@ -25,7 +25,8 @@ import pandas as pd
 from skimage.metrics import structural_similarity
 from tqdm.auto import tqdm
 
-from .color import gray_to_rgb, rgb_to_gray
+# gray_baseline lives beside gray_to_rgb (no pandas, no SciPy: the gray command starts at once)
+from .color import gray_baseline, rgb_to_gray  # noqa: F401  (gray_baseline is part of this API)
 from .imageio import to_uint8
 
 Colorizer = Callable[[np.ndarray], np.ndarray]  # gray: H x W in [0, 1] -> rgb: H x W x 3
@@ -67,14 +68,6 @@ def colorfulness(rgb: np.ndarray) -> float:
     rg = r - g
     yb = 0.5 * (r + g) - b
     return float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
-
-
-def gray_baseline(gray: np.ndarray) -> np.ndarray:
-    """The colorizer that predicts no chroma: ``U = V = 0``, so R = G = B = Y."""
-    gray = np.asarray(gray)
-    if gray.ndim != 2:
-        raise ValueError(f"gray_baseline takes an H x W gray image, got shape {gray.shape}")
-    return gray_to_rgb(gray)
 
 
 def evaluate(
