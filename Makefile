@@ -6,6 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
+KERNEL := $(VENV)/share/jupyter/kernels/colorcourse/kernel.json
 DATA   ?= data
 PACK   := $(DATA)/coursepack/manifest.csv
 
@@ -20,7 +21,12 @@ course: env data
 test: env data browser
 	$(BIN)/python -m pytest
 
-env: $(STAMP) $(LAB_SETTINGS)
+env: $(STAMP) $(LAB_SETTINGS) $(KERNEL)
+
+# The lessons' own Jupyter kernel, "Python (colorcourse)": this environment's Python, so a hub
+# or a JupyterLab with other environments opens the lessons in the one with colorcourse.
+$(KERNEL): $(STAMP)
+	$(BIN)/python -m ipykernel install --sys-prefix --name colorcourse --display-name "Python (colorcourse)"
 
 # JupyterLab settings of the course (jupyter/overrides.json): no "Jupyter news?" question over
 # the lessons, no update check (the lessons run offline). JupyterLab reads them from the venv.

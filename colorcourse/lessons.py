@@ -31,6 +31,23 @@ import nbformat
 from .paths import repo_root
 
 WRITTEN_RECORD = ".written.json"  # digests of the files this runner wrote, to detect edits
+# The course's own Jupyter kernel (this environment's Python), registered by `make env`; every
+# lesson names it, so a hub with several environments opens the lessons in the right one.
+KERNEL_NAME = "colorcourse"
+KERNEL_DISPLAY_NAME = "Python (colorcourse)"
+
+
+def require_kernel() -> str:
+    """The course kernel's name; exits with one line naming the fix when it is not registered."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    if KERNEL_NAME not in KernelSpecManager().find_kernel_specs():
+        raise SystemExit(
+            f"the Jupyter kernel {KERNEL_NAME!r} is not registered: run `make env` (or "
+            f"{sys.executable} -m ipykernel install --sys-prefix --name {KERNEL_NAME} "
+            f'--display-name "{KERNEL_DISPLAY_NAME}")'
+        )
+    return KERNEL_NAME
 
 
 def notebooks_dir() -> Path:
@@ -165,7 +182,7 @@ def _execute_one(source: str, target: str, params_json: str, timeout: str) -> in
     poll_in_slices()
     try:
         papermill.execute_notebook(
-            source, target, parameters=json.loads(params_json), kernel_name="python3",
+            source, target, parameters=json.loads(params_json), kernel_name=KERNEL_NAME,
             cwd=str(Path(source).parent), progress_bar=False, execution_timeout=int(timeout),
         )
     except papermill.PapermillExecutionError as e:
@@ -182,6 +199,7 @@ def run(out: Path, only: list[str] | None = None, ci: bool = False, html: bool =
     """Execute the lessons into ``out``; returns one ``{lesson, seconds, status}`` per lesson."""
     from nbconvert import HTMLExporter
 
+    require_kernel()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     record_path = out / WRITTEN_RECORD
@@ -234,13 +252,14 @@ def check(notebook: Path, workdir: Path | None = None) -> subprocess.CompletedPr
     """Inject CI parameters with papermill, then execute and validate with nbval (as CI does)."""
     import papermill
 
+    require_kernel()
     notebook = Path(notebook).resolve()
     nb = nbformat.read(notebook, as_version=4)
     params = ci_parameters(nb)
     workdir = Path(workdir or tempfile.mkdtemp(prefix="lesson-"))
     prepared = workdir / notebook.name
     papermill.execute_notebook(
-        str(notebook), str(prepared), parameters=params, prepare_only=True, kernel_name="python3"
+        str(notebook), str(prepared), parameters=params, prepare_only=True, kernel_name=KERNEL_NAME
     )
     # nbval runs the kernel in the notebook's folder; lessons expect to run from notebooks/.
     staged = notebook.parent / f".ci-{notebook.name}"

@@ -39,6 +39,47 @@ def test_lesson_shape(path):
         assert "$$" in headings, f"{path.name} has no displayed equation"
 
 
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
+def test_lesson_names_the_kernel_the_set_up_registers(path):
+    spec = nbformat.read(path, as_version=4).metadata["kernelspec"]
+    assert (spec["name"], spec["display_name"]) == (lessons.KERNEL_NAME, lessons.KERNEL_DISPLAY_NAME)
+    makefile = (lessons.repo_root() / "Makefile").read_text()
+    assert (f"ipykernel install --sys-prefix --name {lessons.KERNEL_NAME} "
+            f'--display-name "{lessons.KERNEL_DISPLAY_NAME}"') in makefile
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
+def test_first_code_cell_names_the_fix_when_colorcourse_is_missing(path):
+    import subprocess
+    import sys
+
+    first = next(c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
+    guard = first.source.split("\n\n")[0]  # the check, before the lesson's own imports
+    blocked = "import sys; sys.modules['colorcourse'] = None\n"  # import now raises ImportError
+    proc = subprocess.run([sys.executable, "-c", blocked + guard], capture_output=True, text=True)
+    last = proc.stderr.strip().splitlines()[-1]
+    assert proc.returncode != 0 and last.startswith("ModuleNotFoundError: colorcourse is not installed")
+    assert lessons.KERNEL_DISPLAY_NAME in last and "make env" in last
+    assert subprocess.run([sys.executable, "-c", guard], capture_output=True).returncode == 0
+
+
+@pytest.mark.parametrize("path", [p for p in LESSONS if int(p.name[:2]) >= 2], ids=lambda p: p.stem)
+def test_lesson_shows_the_package_code_it_teaches(path):
+    # the taught code rendered from the package (colorcourse.lessonkit.show_source), never a copy
+    import ast
+
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    shown = []
+    for cell in nbformat.read(path, as_version=4).cells:
+        if cell.cell_type != "code":
+            continue
+        for node in ast.walk(ast.parse(TransformerManager().transform_cell(cell.source))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "show_source":
+                shown.append(ast.unparse(node.args[0]))
+    assert shown, f"{path.name} shows no package source"
+
+
 def test_parameters_cell_rejects_computed_values():
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("n = 4\nm = n * 2")])
     nb.cells[0].metadata["tags"] = ["parameters"]
