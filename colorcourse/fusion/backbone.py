@@ -27,6 +27,7 @@ from colorcourse.encoder import (  # noqa: F401  (re-exported: lessons import th
     lightness_to_gray_torch,
     load_efficientnet_lite0,
 )
+from colorcourse.fusion.width import scaled
 
 
 class EfficientNetLite0Features(nn.Module):
@@ -54,8 +55,6 @@ class BackboneProjection(nn.Module):
 
     def __init__(self, global_dim: int, width: float):
         super().__init__()
-        from colorcourse.fusion.model import scaled
-
         self.hidden_features = scaled(512, width)
         self.fc1 = nn.Linear(BACKBONE_FEATURES, self.hidden_features)
         self.fc2 = nn.Linear(self.hidden_features, global_dim)

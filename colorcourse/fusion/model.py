@@ -29,6 +29,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from colorcourse.fusion.width import scaled  # also imported from here by the diagram and lessons
+
 # The published layer table: (stride, output channels) per 3x3 convolution; FC sizes.
 LAYER_TABLE = {
     "low": [(2, 64), (1, 128), (2, 128), (1, 256), (2, 256), (1, 512)],
@@ -65,11 +67,6 @@ class FusionConfig:
 
     def as_dict(self) -> dict:
         return asdict(self)
-
-
-def scaled(channels: int, width: float) -> int:
-    """Channel count under the width multiplier (at least 1)."""
-    return max(1, int(round(channels * width)))
 
 
 def _conv(cin: int, cout: int, stride: int = 1) -> nn.Conv2d:
