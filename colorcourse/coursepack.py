@@ -31,6 +31,9 @@ from colorcourse.paths import DatasetMissingError, data_dir as default_data_dir
 IN_DOMAIN_SPLITS = ("train", "val", "test")
 SHIFT_SPLITS = ("shift_val", "shift_test")
 SPLITS = IN_DOMAIN_SPLITS + SHIFT_SPLITS
+# How to get the pack: build it in a checkout, or (a wheel install, a classroom hub) point
+# COLORCOURSE_DATA at the folder that holds a built one (read-only is fine).
+BUILD_HINT = "make data (in the course's folder), or set COLORCOURSE_DATA to the folder that holds coursepack/"
 
 
 @dataclass
@@ -52,7 +55,7 @@ def load_manifest(data_dir: str | Path | None = None) -> pd.DataFrame:
     """The manifest, one row per photo; raises DatasetMissingError if the pack is not built."""
     manifest = pack_dir(data_dir) / "manifest.csv"
     if not manifest.is_file():
-        raise DatasetMissingError("course pack", "make data", where=manifest.parent)
+        raise DatasetMissingError("course pack", BUILD_HINT, where=manifest.parent)
     return pd.read_csv(manifest, dtype={"version": str, "sha256": str})
 
 
@@ -93,14 +96,14 @@ def load_split(split: str, limit: int | None = None, size: int | None = None,
     if split in SHIFT_SPLITS and rows.empty:
         raise DatasetMissingError(
             f"course pack's out-of-domain split {split!r} (empty or missing: the pack was built "
-            "before it existed, or its sources could not be fetched)", "make data", where=folder)
+            "before it existed, or its sources could not be fetched)", BUILD_HINT, where=folder)
     if limit is not None:
         rows = rows.head(limit)
     photos = []
     for row in rows.itertuples():
         path = folder / row.file
         if not path.is_file():
-            raise DatasetMissingError(f"course pack (file {row.file})", "make data", where=folder)
+            raise DatasetMissingError(f"course pack (file {row.file})", BUILD_HINT, where=folder)
         rgb = load_rgb(path)
         if size is not None:
             rgb = _resize_short_side(rgb, size)
