@@ -35,10 +35,9 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import math
 import sys
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, fields
 from pathlib import Path
 
 import numpy as np
@@ -47,53 +46,15 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from colorcourse import cli_types
 from colorcourse.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from colorcourse.color import lab_to_rgb_torch, unit_to_ab
 from colorcourse.fusion.data import CropSampler, rgb_batch_to_targets
-from colorcourse.fusion.infer import MODEL_CONFIG_KEYS
-from colorcourse.fusion.model import KIND, FusionConfig, FusionNet
-
-# What must match for a checkpoint to be resumed (the rest, e.g. steps, may change).
-RESUME_KEYS = MODEL_CONFIG_KEYS + ("alpha", "optimizer", "lr", "batch_size", "crop", "seed", "rarity", "classes")
-
-
-def _option(default, help: str, choices: tuple[str, ...] | None = None):
-    """A training option: its default, the ``--help`` text and (for names) the allowed values
-    the command line shows for it."""
-    return field(default=default, metadata={"help": help, "choices": choices})
-
-
-@dataclass
-class TrainConfig:
-    width: float = _option(0.25, "channel multiplier of the published network (1.0: the paper's; 0.125 is CPU-sized)")
-    n_classes: int = 0  # 0: no classification head; set from the photos' labels by the CLI
-    use_global: bool = _option(True, "use the global features network (false: the local path only, an ablation)")
-    global_source: str = _option("scratch", "global features: 'scratch' (the paper's network) or 'backbone' "
-                                            "(a frozen pretrained EfficientNet-Lite0)", ("scratch", "backbone"))
-    alpha: float = _option(1 / 300, "weight of the classification loss (the paper: 1/300; 0: classifier not trained)")
-    optimizer: str = _option("adadelta", "'adadelta' (the paper) or 'adam'", ("adadelta", "adam"))
-    lr: float = _option(1.0, "learning rate (ADADELTA's multiplier, 1.0 as in Zeiler 2012; Adam: ~1e-3)")
-    steps: int = _option(200, "optimisation steps (batches)")
-    batch_size: int = _option(16, "photos per batch (split across replicas under torchrun)")
-    crop: int = _option(224, "side of the random training crops, in pixels")
-    seed: int = _option(0, "seeds the weights and every batch: the same seed gives the same model")
-    rarity: float = _option(0.0, "0: plain MSE (the paper); 1: fully rarity-weighted MSE (more color, less PSNR)")
-    val_every: int = _option(50, "steps between validation PSNR / accuracy rows in the CSV log")
-    classes: str = ""  # the class names, comma-separated (stored so a model names its classes)
-    init: str = _option("default", "'default' (PyTorch's layer init) or 'kaiming' (He et al. 2015; "
-                                   "see init_weights: the shipped models use it)", ("default", "kaiming"))
-    lr_schedule: str = _option("constant", "'constant' or 'cosine' (linear warm-up over the first 5 percent "
-                                           "of the steps, then cosine decay to 0)", ("constant", "cosine"))
-    # Not used in training: the a*b* gain that colorize() applies by default to this model's output
-    # (stored in the checkpoint, read by infer.load_model); chosen on the validation split with
-    # report.chroma_gain_sweep after training, never on the test split.
-    chroma_gain: float = _option(1.0, "a*b* gain stored in the checkpoint as the model's inference default "
-                                      "(choose it on the validation split, not used in training)")
-
-    def model_config(self) -> FusionConfig:
-        return FusionConfig(width=self.width, n_classes=self.n_classes,
-                            use_global=self.use_global, global_source=self.global_source)
-
+from colorcourse.fusion.model import KIND, FusionNet
+from colorcourse.fusion.training import (  # noqa: F401  (also imported from here by lessons, tests, assignments)
+    RESUME_KEYS, TrainConfig, chroma_loss, init_weights, load_optimizer_tensors, log_path, lr_factor,
+    make_optimizer, optimizer_tensors, read_log,
+)
 
 # ----------------------------------------------------------------- distributed helpers
 
@@ -130,87 +91,6 @@ def ab_rarity_weights(sampler: CropSampler, bins: int = 16, mix: float = 0.5, sa
     w = 1.0 / ((1 - mix) * p + mix / (bins * bins))
     w = w / (p * w).sum()  # expected weight 1 under the data distribution
     return w
-
-
-def chroma_loss(pred: torch.Tensor, target: torch.Tensor, weights: torch.Tensor | None, rarity: float) -> torch.Tensor:
-    se = (pred - target).pow(2).sum(dim=1)  # N x h x w
-    if weights is None or rarity == 0:
-        return se.mean() / 2
-    bins = int(math.isqrt(weights.numel()))
-    idx = (target.clamp(0, 1 - 1e-6) * bins).long()
-    w = weights[idx[:, 0] * bins + idx[:, 1]]
-    return (((1 - rarity) + rarity * w) * se).mean() / 2
-
-
-# ----------------------------------------------------------------- initialisation and schedule
-
-
-def init_weights(model: FusionNet, init: str = "default") -> None:
-    """``"kaiming"``: He-normal weights (fan-in, ReLU gain) and zero biases for every convolution
-    and fully connected layer followed by a ReLU; the two output layers keep PyTorch's init.
-
-    Why: the network has no normalisation layers, and PyTorch's default init shrinks the
-    activations' variance at every ReLU layer (by ~6x), so after the ~14 layers of the local
-    path the output hardly depends on the input: the network starts (and with Adam can stay)
-    at one constant, washed-out color. He init keeps the variance constant through the layers.
-    """
-    if init == "default":
-        return
-    if init != "kaiming":
-        raise ValueError(f"init must be 'default' or 'kaiming', got {init!r}")
-    last = {id(model.colorize[-2])}
-    if model.classifier is not None:
-        last.add(id(model.classifier[-1]))
-    for m in model.modules():
-        if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)) and id(m) not in last:
-            torch.nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
-            torch.nn.init.zeros_(m.bias)
-
-
-def lr_factor(schedule: str, step: int, steps: int) -> float:
-    """Learning-rate multiplier at ``step`` (0-based) of ``steps``: 1 (constant), or a linear
-    warm-up over the first 5 % of the steps followed by a cosine decay to 0 (cosine)."""
-    if schedule == "constant":
-        return 1.0
-    if schedule != "cosine":
-        raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {schedule!r}")
-    warmup = max(1, steps // 20)
-    if step < warmup:
-        return (step + 1) / warmup
-    return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, steps - warmup)))
-
-
-# ----------------------------------------------------------------- optimizer state <-> tensors
-
-
-def make_optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
-    if cfg.optimizer == "adadelta":
-        return torch.optim.Adadelta(params, lr=cfg.lr)
-    if cfg.optimizer == "adam":
-        return torch.optim.Adam(params, lr=cfg.lr)
-    raise ValueError(f"optimizer must be 'adadelta' or 'adam', got {cfg.optimizer!r}")
-
-
-def optimizer_tensors(model: FusionNet, opt: torch.optim.Optimizer) -> dict[str, torch.Tensor]:
-    names = {id(p): n for n, p in model.named_parameters()}
-    out = {}
-    for p, state in opt.state.items():
-        for key, value in state.items():
-            out[f"optim.{names[id(p)]}.{key}"] = torch.as_tensor(value).clone().reshape(-1)
-    return out
-
-
-def load_optimizer_tensors(model: FusionNet, opt: torch.optim.Optimizer, tensors: dict) -> None:
-    params = dict(model.named_parameters())
-    for full, value in tensors.items():
-        if not full.startswith("optim."):
-            continue
-        name, key = full[len("optim.") :].rsplit(".", 1)
-        p = params[name]
-        if key == "step":  # kept on the CPU, as torch's optimizers keep it
-            opt.state[p][key] = value.clone().reshape(())
-        else:
-            opt.state[p][key] = value.clone().reshape(p.shape).to(p.device)
 
 
 # ----------------------------------------------------------------- validation
@@ -353,11 +233,6 @@ def export_weights(src: str | Path, dst: str | Path, overwrite: bool = False) ->
     return path
 
 
-def log_path(checkpoint: str | Path) -> Path:
-    checkpoint = Path(checkpoint)
-    return checkpoint.with_name(checkpoint.stem + ".log.csv")
-
-
 def write_log(checkpoint, rows: list[dict]) -> Path:
     path = log_path(checkpoint)
     keys = ["step", "loss", "mse", "ce", "val_psnr", "val_gray_psnr", "val_accuracy", "seconds"]
@@ -366,11 +241,6 @@ def write_log(checkpoint, rows: list[dict]) -> Path:
         writer.writeheader()
         writer.writerows(rows)
     return path
-
-
-def read_log(checkpoint) -> list[dict]:
-    with open(log_path(checkpoint)) as f:
-        return [{k: float(v) if v else None for k, v in row.items()} for row in csv.DictReader(f)]
 
 
 # ----------------------------------------------------------------- command line
@@ -382,7 +252,25 @@ def load_photos(split: str, limit: int | None = None):
     return coursepack.load_split(split, limit=limit)
 
 
-def main(argv=None) -> None:
+# How each TrainConfig option is checked on the command line (cli_types): a bad value is one
+# argparse line naming the option, before any photo is loaded. A string option is checked by its
+# choices; every other option must be listed here (a test checks it).
+OPTION_TYPES = {
+    "width": cli_types.positive_float,
+    "use_global": cli_types.boolean,
+    "alpha": cli_types.non_negative_float,
+    "lr": cli_types.positive_float,
+    "steps": cli_types.positive_int,
+    "batch_size": cli_types.positive_int,
+    "crop": cli_types.int_at_least(16, "the network downsamples by 8"),
+    "seed": cli_types.non_negative_int,
+    "rarity": cli_types.fraction,
+    "val_every": cli_types.positive_int,
+    "chroma_gain": cli_types.positive_float,
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     defaults = TrainConfig()
@@ -390,22 +278,20 @@ def main(argv=None) -> None:
         if f.name in ("n_classes", "classes"):
             continue
         value = getattr(defaults, f.name)
-        if isinstance(value, bool):
-            parser.add_argument(f"--{f.name.replace('_', '-')}", type=lambda s: s.lower() in ("1", "true", "yes"),
-                                default=value, metavar="BOOL", help=f.metadata["help"])
-        else:
-            parser.add_argument(f"--{f.name.replace('_', '-')}", type=type(value), default=value,
-                                help=f.metadata["help"], choices=f.metadata["choices"])
+        checked = OPTION_TYPES.get(f.name, str)
+        parser.add_argument(f"--{f.name.replace('_', '-')}", type=checked, default=value, help=f.metadata["help"],
+                            choices=f.metadata["choices"], metavar="BOOL" if isinstance(value, bool) else None)
     parser.add_argument("--no-classes", action="store_true", help="train without the classification head")
     parser.add_argument("--out", required=True, help="checkpoint to write (.safetensors)")
     parser.add_argument("--resume", help="checkpoint to continue from")
     parser.add_argument("--force", action="store_true", help="overwrite --out if it exists")
-    parser.add_argument("--limit", type=int, help="use only the first N training photos")
+    parser.add_argument("--limit", type=cli_types.positive_int, help="use only the first N training photos")
     parser.add_argument("--photos", help="train on your own folder of color photos instead of the course pack "
                         "(subfolder names become scene labels; a fixed 10%% is held out for validation)")
-    parser.add_argument("--synthetic", type=int, help="train on N synthetic images (no course pack needed)")
+    parser.add_argument("--synthetic", type=cli_types.positive_int,
+                        help="train on N synthetic images (no course pack needed)")
     parser.add_argument("--weights-only", action="store_true", help="save without optimizer state (smaller, not resumable)")
-    parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+    parser.add_argument("--threads", type=cli_types.positive_int, help="torch threads (default: torch's choice)")
     scale = parser.add_argument_group("streamed training (--data; lesson 11)")
     scale.add_argument("--data", choices=("places365", "siftflow", "folder", "coursepack"),
                        help="stream this data set from disk through DataLoader workers (memory does not grow "
@@ -419,15 +305,26 @@ def main(argv=None) -> None:
                             "python -m colorcourse.fusion.train_pretrained --recalibrate)")
     scale.add_argument("--decoder-loss", choices=("mse", "smoothl1"), default="mse",
                        help="--network pretrained: the decoder's regression loss on a*b*")
-    scale.add_argument("--decoder-width", type=int, default=48, help="--network pretrained: decoder channels")
+    scale.add_argument("--decoder-width", type=cli_types.positive_int, default=48, help="--network pretrained: decoder channels")
     scale.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                        help="auto: CUDA when a GPU is visible (under torchrun the one LOCAL_RANK names), else CPU")
-    scale.add_argument("--workers", type=int, default=2, help="DataLoader worker processes per replica")
-    scale.add_argument("--save-every", type=int, default=0, help="write a resumable checkpoint every N steps")
-    scale.add_argument("--val-limit", type=int, default=256, help="validation photos scored at each log row")
-    scale.add_argument("--stop-after", type=int, help="end this session after N steps with a checkpoint "
+    scale.add_argument("--workers", type=cli_types.non_negative_int, default=2, help="DataLoader worker processes per replica")
+    scale.add_argument("--save-every", type=cli_types.non_negative_int, default=0,
+                       help="write a resumable checkpoint every N steps (0: only at the end)")
+    scale.add_argument("--val-limit", type=cli_types.positive_int, default=256, help="validation photos scored at each log row")
+    scale.add_argument("--stop-after", type=cli_types.positive_int, help="end this session after N steps with a checkpoint "
                                                       "(jobs with a time limit; --resume continues)")
+    cli_types.add_debug(parser)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
+    return cli_types.run_command(lambda: _main(parser, args), debug=args.debug)
+
+
+def _main(parser: argparse.ArgumentParser, args) -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.data and (args.photos or args.synthetic):
@@ -510,4 +407,4 @@ def _main_streaming(args, cfg_values: dict) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

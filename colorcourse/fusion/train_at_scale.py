@@ -41,9 +41,9 @@ from colorcourse import runtime
 from colorcourse.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from colorcourse.color import AB_SCALE, lab_to_rgb_torch, rgb_to_lab_torch, unit_to_ab
 from colorcourse.fusion import streaming
-from colorcourse.fusion.train import (
+from colorcourse.fusion.training import (
     RESUME_KEYS, TrainConfig, chroma_loss, init_weights, load_optimizer_tensors, log_path,
-    lr_factor, make_optimizer, optimizer_tensors,
+    lr_factor, make_optimizer, optimizer_tensors, read_log,
 )
 
 NETWORKS = ("paper", "pretrained")
@@ -54,7 +54,7 @@ LOG_KEYS = ["step", "epoch", "loss", "mse", "ce", "val_psnr", "val_gray_psnr", "
 
 @dataclass
 class ScaleConfig:
-    """The options of a streamed run (beside :class:`colorcourse.fusion.train.TrainConfig`)."""
+    """The options of a streamed run (beside :class:`colorcourse.fusion.training.TrainConfig`)."""
 
     data: str = "coursepack"  # one of streaming.DATASETS
     data_root: str | None = None  # the data set's folder (default: where its fetch script puts it)
@@ -325,8 +325,6 @@ def train_streaming(cfg: TrainConfig, scale: ScaleConfig, train_files: streaming
                                  pin=cuda)
     log_rows = []
     if resume and log_path(resume).exists():
-        from colorcourse.fusion.train import read_log
-
         log_rows = [r for r in read_log(resume) if r["step"] <= start]
     end = cfg.steps if stop_after is None else min(cfg.steps, start + stop_after)
     skipped: dict[int, int] = {}
