@@ -17,13 +17,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Mapping
 
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
+
+from .atomic import write_atomically
 
 FORMAT_VERSION = "1"
 
@@ -59,7 +60,6 @@ def save_checkpoint(
     path = Path(path)
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} exists; pass overwrite=True (or --force) to replace it")
-    path.parent.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
     metadata = {
         "colorcourse_format": FORMAT_VERSION,
@@ -67,16 +67,9 @@ def save_checkpoint(
         "config": json.dumps(dict(config), sort_keys=True),
         "sha256": _digest(tensors),
     }
-    # Write beside the target and rename: a crash never leaves a half-written model behind.
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata=metadata)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
+    # Write beside the target and rename: a crash never leaves a half-written model behind; the
+    # file gets the user's umask (mkstemp alone would make it 0600: a class folder could not read it).
+    return write_atomically(path, lambda tmp: save_file(tensors, tmp, metadata=metadata), overwrite=overwrite)
 
 
 def read_header(path: str | os.PathLike) -> dict:

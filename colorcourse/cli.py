@@ -1,15 +1,20 @@
 """The ``colorcourse`` command: colorize your own photos, or score a method on a folder.
 
     colorcourse colorize INPUT... [-o OUTPUT] [--method pretrained|fusion|cheng|gray] [--style IMAGE] [--force]
-                         [--max-pixels N]
+                         [--max-pixels N] [--work-size N] [--debug]
     colorcourse evaluate [FOLDER] [--method ...] [--split test shift_test] [--max-pixels N]
     colorcourse study merge FILE... -o CLASS.jsonl [--salt SALT | --keep-names]
 
 Inputs are files, folders (searched recursively) and glob patterns. Gray, RGB (used as gray)
 and 16-bit files of any resolution are accepted. A file that fails is reported by name and the
 batch goes on; the exit code is 1 if any file failed. A file whose header claims more than
-``--max-pixels`` pixels (a decompression bomb) is refused before it is decoded. Existing files
-are never overwritten unless ``--force`` is given.
+``--max-pixels`` pixels (a decompression bomb) is refused before it is decoded. What may be
+written where (never over an input or a file this tool did not write; earlier results are
+skipped on a re-run and replaced only with ``--force``) is :mod:`colorcourse.outputs`.
+
+Every error ends in one line naming the file or option, never a traceback (``--debug`` shows
+it); file names and values are printed with control characters escaped
+(:func:`colorcourse.cli_types.printable`).
 
 ``study merge`` joins the naturalness-study answer files a class hands in (see
 :mod:`colorcourse.study`): bad lines are reported by file and line and skipped, duplicates
@@ -26,7 +31,12 @@ from pathlib import Path
 # Only light modules here: --help and argument errors must not wait for torch or pandas (seconds
 # on a small machine). They are imported where a method is loaded or a photo is colorized.
 from . import methods
-from .imageio import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES, ImageLoadError, load_gray, load_rgb, save_rgb
+from .cli_types import add_debug, error_line, int_at_least, printable, run_command
+from .imageio import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES, GrayscaleImageError, ImageLoadError, load_gray, load_rgb, save_rgb
+from .outputs import describe_skipped, output_path, plan_outputs
+
+MIN_WORK_SIZE = 32  # below this a model sees a thumbnail with almost no structure, and colors almost nothing
+SSIM_MIN_SIDE = 7  # scikit-image's SSIM window: a smaller photo cannot be scored
 
 
 def expand_inputs(patterns: list[str]) -> tuple[list[Path], list[str]]:
@@ -54,80 +64,96 @@ def expand_inputs(patterns: list[str]) -> tuple[list[Path], list[str]]:
     return unique, problems
 
 
-def output_path(source: Path, out_dir: Path | None, method: str) -> Path:
-    """``photo.jpg`` -> ``OUT/photo_<method>.png`` (beside the photo when no ``-o``)."""
-    folder = out_dir if out_dir is not None else source.parent
-    return folder / f"{source.stem}_{method}.png"
+def _err(line: str) -> None:
+    """Print one line to stderr without breaking a progress bar, control characters escaped."""
+    from tqdm.auto import tqdm
+
+    tqdm.write(printable(line, limit=2000), file=sys.stderr)
 
 
 def _describe(source: Path, e: BaseException) -> str:
     """One line for a file that failed: its name (once) and the cause."""
-    text = str(e) or ("out of memory" if isinstance(e, MemoryError) else type(e).__name__)
-    return f"error: {text}" if str(source) in text else f"error: {source}: {text}"
+    text = error_line(e).removeprefix("error: ")
+    return f"error: {text}" if printable(source) in text else f"error: {printable(source)}: {text}"
 
 
-def _read_job(source: Path, target: Path, args):
+def _read_job(source: Path, args):
     """Decode one photo (runs in the background thread); a failure is raised by ``result()``."""
-    if target.exists() and not args.force:
-        raise FileExistsError(f"{target} exists (use --force to replace it)")
-    return load_gray(source, max_pixels=args.max_pixels)
+    notes: list[str] = []
+    return load_gray(source, max_pixels=args.max_pixels, notes=notes), notes
 
 
 def cmd_colorize(args) -> int:
     files, problems = expand_inputs(args.inputs)
     for problem in problems:
-        print(f"error: {problem}", file=sys.stderr)
-    if not files:
-        return 1
+        _err(f"error: {problem}")
+    if args.style and args.method != "fusion":
+        _err(f"error: --style needs --method fusion (the style comes from its global features), not --method {args.method}")
+        return 2
+    plan = plan_outputs(files, args.output, args.method, args.force,
+                        protected=[Path(args.style)] if args.style else [])
+    if plan.skipped:
+        _err(describe_skipped(plan.skipped))
+    for line in plan.refused:
+        _err(f"error: {line}")
+    failed = len(problems) + len(plan.refused)
+    if not plan.jobs:
+        print(f"0 written, {failed} failed" + (f", {len(plan.skipped)} skipped" if plan.skipped else ""))
+        return 1 if failed or not plan.skipped else 0
     style = None
     if args.style:
         try:
             style = load_rgb(args.style, allow_gray=True, max_pixels=args.max_pixels)
         except ImageLoadError as e:
-            print(f"error: style image {e}", file=sys.stderr)
+            _err(f"error: style image {e}")
             return 1
     try:
         colorizer = methods.load(args.method, style_image=style)  # once, for the whole batch
     except methods.ModelUnavailableError as e:
-        print(f"error: {e}", file=sys.stderr)
+        _err(f"error: {e}")
         return 2
     work_size = args.work_size if args.work_size is not None else methods.WORK_SIZE[args.method]
-    failed = len(problems)
     written = 0
     from concurrent.futures import ThreadPoolExecutor
 
     import numpy as np
     from tqdm.auto import tqdm
 
-    jobs = [(source, output_path(source, args.output, args.method)) for source in files]
+    jobs = plan.jobs
+    tag = f"colorcourse colorize --method {args.method}"
     # The next photo is decoded in a background thread while this one is colorized (decoding
     # releases the GIL); results are taken in input order, and each file's error stays its own.
     # The cost: two photos in memory at once (the one being colorized and the next).
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="colorcourse-decode")
     try:
-        upcoming = pool.submit(_read_job, *jobs[0], args)
+        upcoming = pool.submit(_read_job, jobs[0].source, args)
         bar = tqdm(jobs, desc=f"colorize ({args.method})", unit="photo", disable=args.quiet)
-        for i, (source, target) in enumerate(bar):
+        for i, job in enumerate(bar):
             current = upcoming
             if i + 1 < len(jobs):
-                upcoming = pool.submit(_read_job, *jobs[i + 1], args)
+                upcoming = pool.submit(_read_job, jobs[i + 1].source, args)
             try:
-                gray = current.result()
+                gray, notes = current.result()
                 current = None  # the future holds the photo too: drop it, so `del gray` frees it
+                for note in notes:
+                    _err(f"warning: {job.source}: {note}")
                 # straight to the 8-bit values the file stores: a quarter of float32's memory
                 rgb = methods.colorize_full_resolution(
                     colorizer, gray, work_size, out=np.empty(gray.shape + (3,), dtype=np.uint8),
                     progress=not args.quiet)
                 del gray
-                save_rgb(target, rgb, overwrite=args.force)  # refuses to replace a file without --force
+                # replaces only an earlier result of this tool (outputs.plan_outputs checked it)
+                save_rgb(job.target, rgb, overwrite=job.replace, tag=f"{tag} {job.source.name}")
                 del rgb  # not kept while the next photo is colorized
                 written += 1
-            except (ImageLoadError, FileExistsError, ValueError, OSError, MemoryError) as e:
+            except Exception as e:  # noqa: BLE001 (this photo fails, the batch goes on)
+                if args.debug:
+                    raise
                 failed += 1
-                tqdm.write(_describe(source, e), file=sys.stderr)
+                _err(_describe(job.source, e))
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-    print(f"{written} written, {failed} failed")
+    print(f"{written} written, {failed} failed" + (f", {len(plan.skipped)} skipped" if plan.skipped else ""))
     return 1 if failed else 0
 
 
@@ -135,21 +161,36 @@ def _scored_methods(requested: list[str]) -> list[str]:
     return ["gray"] + [m for m in dict.fromkeys(requested) if m != "gray"]
 
 
-def _evaluate_all(names: list[str], photos, quiet: bool):
+def _score(names: list[str], photos, args):
+    """Every method on every photo; a photo that fails (for any method) is left out of all of
+    them with one line, so the scores stay paired. Returns (table, number of photos failed)."""
     import pandas as pd
+    from tqdm.auto import tqdm
 
     from .metrics import evaluate
 
-    tables = []
-    for name in names:
-        colorizer = methods.load(name)  # a missing model is reported by main()
-        work_size = methods.WORK_SIZE[name]
+    colorizers = {name: methods.load(name) for name in names}  # a missing model is reported by main()
+    rows, failed = [], 0
+    for photo in tqdm(photos, desc="evaluate", unit="photo", disable=args.quiet):
+        try:
+            if min(photo.rgb.shape[:2]) < SSIM_MIN_SIDE:
+                h, w = photo.rgb.shape[:2]
+                raise ValueError(f"{h} x {w} pixels is too small to score (SSIM needs at least "
+                                 f"{SSIM_MIN_SIDE} x {SSIM_MIN_SIDE})")
+            tables = []
+            for name, colorizer in colorizers.items():
+                def full_res(gray, colorizer=colorizer, work_size=methods.WORK_SIZE[name]):
+                    return methods.colorize_full_resolution(colorizer, gray, work_size)
 
-        def full_res(gray, colorizer=colorizer, work_size=work_size):
-            return methods.colorize_full_resolution(colorizer, gray, work_size)
-
-        tables.append(evaluate(full_res, photos, name=name, progress=not quiet))
-    return pd.concat(tables, ignore_index=True)
+                tables.append(evaluate(full_res, [photo], name=name, progress=False))
+        except Exception as e:  # noqa: BLE001 (this photo fails, the others are scored)
+            if args.debug:
+                raise
+            failed += 1
+            _err(f"skipped: {_describe(photo.name, e).removeprefix('error: ')}")
+            continue
+        rows += tables
+    return (pd.concat(rows, ignore_index=True) if rows else None), failed
 
 
 def cmd_evaluate(args) -> int:
@@ -159,37 +200,61 @@ def cmd_evaluate(args) -> int:
     if args.folder is None:  # the course pack: the in-domain test split beside the out-of-domain one
         from . import coursepack
 
-        results = {}
+        unknown = [s for s in args.split if s not in coursepack.SPLITS]
+        if unknown:
+            _err(f"error: --split {unknown[0]}: not a course-pack split (choose from {', '.join(coursepack.SPLITS)})")
+            return 2
+        results, failed = {}, 0
         for split in args.split:
             photos = coursepack.load_split(split)
             if not photos:
-                print(f"error: the course pack has no {split} photos (rebuild it: make data)", file=sys.stderr)
+                _err(f"error: the course pack has no {split} photos (rebuild it: make data)")
                 return 1
-            results[f"{split} ({len(photos)})"] = _evaluate_all(names, photos, args.quiet)
+            table, bad = _score(names, photos, args)
+            failed += bad
+            if table is not None:
+                results[f"{split} ({len(photos) - bad})"] = table
+        if not results:
+            return 1
         print(side_by_side(results).to_string())
         print("dPSNR: mean paired difference to gray over photos, 95 % bootstrap interval; "
               "'noise' = the interval contains 0.")
-        return 0
+        return 1 if failed else 0
 
     files, problems = expand_inputs([str(args.folder)])
-    photos, bad = [], list(problems)
+    photos, failed = [], len(problems)
 
     class Photo:
-        def __init__(self, path: Path, rgb):
-            self.name, self.rgb = path.name, rgb
+        def __init__(self, name: str, rgb):
+            self.name, self.rgb = name, rgb
 
+    for problem in problems:
+        _err(f"error: {problem}")
     for path in files:
+        notes: list[str] = []
         try:
-            photos.append(Photo(path, load_rgb(path, max_pixels=args.max_pixels)))
+            rgb = load_rgb(path, max_pixels=args.max_pixels, notes=notes)
+        except GrayscaleImageError as e:  # nothing to score against: not an error of the file
+            _err(f"skipped: {e}")
+            continue
         except ImageLoadError as e:
-            bad.append(str(e))
-    for message in bad:
-        print(f"skipped: {message}", file=sys.stderr)
-    if not photos:
-        print("error: no color photos to evaluate", file=sys.stderr)
+            failed += 1
+            _err(f"skipped: {e}")
+            continue
+        for note in notes:
+            _err(f"warning: {path}: {note}")
+        try:  # the name relative to the folder: two photos called the same in subfolders stay apart
+            name = str(path.relative_to(args.folder.resolve()))
+        except ValueError:
+            name = path.name
+        photos.append(Photo(name, rgb))
+    table, bad = _score(names, photos, args) if photos else (None, 0)
+    failed += bad
+    if table is None:
+        _err("error: no color photos to evaluate")
         return 1
-    print(side_by_side({f"{args.folder} ({len(photos)})": _evaluate_all(names, photos, args.quiet)}).to_string())
-    return 0
+    print(side_by_side({f"{printable(args.folder)} ({len(photos) - bad})": table}).to_string())
+    return 1 if failed else 0
 
 
 def cmd_study_merge(args) -> int:
@@ -197,11 +262,16 @@ def cmd_study_merge(args) -> int:
 
     try:
         report = merge_answer_files(args.files, args.output, salt=args.salt, keep_names=args.keep_names)
-    except (FileExistsError, FileNotFoundError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
+    except (OSError, ValueError) as e:  # a missing or unreadable file, an unwritable folder, no answers
+        if args.debug:
+            raise
+        bad_lines = getattr(e, "bad_lines", [])
+        for problem in bad_lines:
+            _err(f"skipped: {problem}")
+        _err(f"error: {str(e).splitlines()[0]}" if bad_lines else error_line(e))
         return 1
     for problem in report.bad_lines:
-        print(f"skipped: {problem}", file=sys.stderr)
+        _err(f"skipped: {problem}")
     print(report.summary())
     if report.salt_generated:
         print(f"participant names are stored as sha256(salt + name) with the generated salt {report.salt}\n"
@@ -212,7 +282,7 @@ def cmd_study_merge(args) -> int:
     print(report.table.to_string(float_format=lambda v: f"{v:.3f}"))
     print("naturalness: share of 'natural' answers; ci_low / ci_high: Wilson 95 % interval "
           "(a few answers give a wide interval).")
-    return 0
+    return 0  # the merged file is written; the bad lines it skipped are listed above
 
 
 def pixel_count(text: str) -> int | None:
@@ -251,10 +321,13 @@ def build_parser() -> argparse.ArgumentParser:
     col.add_argument("--method", default=methods.DEFAULT, choices=methods.available(),
                      help=f"default {methods.DEFAULT}. {_method_help()}")
     col.add_argument("--style", help="take the global features (scene style) from this image (fusion only)")
-    col.add_argument("--work-size", type=int, help="longer side the model runs at; chroma is upsampled")
-    col.add_argument("--force", action="store_true", help="replace existing output files")
+    col.add_argument("--work-size", type=int_at_least(MIN_WORK_SIZE, "smaller leaves the model almost nothing to see"),
+                     metavar="N", help=f"longer side the model runs at, at least {MIN_WORK_SIZE}; chroma is upsampled")
+    col.add_argument("--force", action="store_true",
+                     help="replace earlier results of colorcourse (never an input, never a file it did not write)")
     col.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_max_pixels(col)
+    add_debug(col)
     col.set_defaults(func=cmd_colorize)
     ev = sub.add_parser("evaluate", help="PSNR / SSIM / colorfulness beside the gray baseline, with paired intervals")
     ev.add_argument("folder", type=Path, nargs="?",
@@ -265,6 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="course-pack splits scored side by side when no folder is given")
     ev.add_argument("--quiet", action="store_true")
     _add_max_pixels(ev)
+    add_debug(ev)
     ev.set_defaults(func=cmd_evaluate)
     st = sub.add_parser("study", help="the naturalness study of a class: merge the answer files")
     st_sub = st.add_subparsers(dest="action", required=True)
@@ -279,17 +353,24 @@ def build_parser() -> argparse.ArgumentParser:
     names = mg.add_mutually_exclusive_group()
     names.add_argument("--salt", help="salt for the name hashes (default: a random one, printed once)")
     names.add_argument("--keep-names", action="store_true", help="store participant names as given, not hashed")
+    add_debug(mg)
     mg.set_defaults(func=cmd_study_merge)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        return args.func(args)
-    except methods.ModelUnavailableError as e:  # one line naming the fix, not a traceback
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+
+    def command() -> int:
+        try:
+            return args.func(args)
+        except methods.ModelUnavailableError as e:  # one line naming the fix, not a traceback
+            if args.debug:
+                raise
+            _err(f"error: {e}")
+            return 2
+
+    return run_command(command, debug=args.debug)  # anything else: one line, exit 1 (--debug: the traceback)
 
 
 if __name__ == "__main__":

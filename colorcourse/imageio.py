@@ -5,6 +5,17 @@ alpha (composited on white), 16-bit files (precision kept), grayscale files. A f
 be used raises :class:`ImageLoadError` naming the file and the cause: whatever a decoder throws
 (Pillow, OpenCV, even ``MemoryError``) becomes that file's error, so a batch can go on.
 
+Multi-frame files (an animated GIF, PNG or WebP, a multi-page TIFF): the first frame is used
+and the loaders say so through ``notes`` (a list they append one line to), which the command
+line prints as a warning for that file. Why not every frame: one input gives one output with a
+predictable name, and the pages of a TIFF are often unrelated scans; extract the frames first
+(``PIL.ImageSequence``) to colorize each.
+
+Outputs of the command line carry a PNG text chunk, :data:`OUTPUT_TAG` (``save_rgb(...,
+tag=...)``, read back by :func:`output_tag` from the header alone): that is how a re-run on a
+folder knows its own earlier results from the user's photos, and how ``--force`` knows which
+files it may replace.
+
 Hostile files: a PNG of a few hundred kilobytes can claim 40,000 x 40,000 pixels (a
 *decompression bomb*). The size is read from the file's header before any pixel is decoded and
 checked against ``max_pixels`` (:data:`DEFAULT_MAX_PIXELS`), so such a file costs no memory.
@@ -15,11 +26,12 @@ Taught in notebooks/01_color_spaces_and_gray_baseline.ipynb.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
+
+from .atomic import write_atomically
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp", ".gif"}
 
@@ -29,6 +41,9 @@ Image.MAX_IMAGE_PIXELS = 1_600_000_000
 # The largest photo loaded by default: 200 megapixels (a 16,000 x 12,500 scan) needs about
 # 2.4 GB as float32 RGB. Callers (``colorcourse colorize --max-pixels``) may raise it.
 DEFAULT_MAX_PIXELS = 200_000_000
+# The PNG text chunk every output of ``colorcourse colorize`` carries (value: what made it).
+OUTPUT_TAG = "colorcourse-output"
+MULTI_FRAME_FORMATS = ("GIF", "PNG", "WEBP", "TIFF")  # not MPO: a camera JPEG's second frame is a preview
 
 
 class ImageLoadError(ValueError):
@@ -97,11 +112,29 @@ def _is_deep_color(img: Image.Image) -> bool:
     return False
 
 
-def _load(path: Path, max_pixels: int | None) -> tuple[np.ndarray, bool]:
+def _frame_note(img: Image.Image) -> str | None:
+    """``"the first of N frames was used"`` for an animation or a multi-page file, else None."""
+    if img.format not in MULTI_FRAME_FORMATS:
+        return None
+    try:
+        frames = int(getattr(img, "n_frames", 1))
+    except Exception:  # noqa: BLE001 (a broken later frame: the first is still read below)
+        frames = 2 if getattr(img, "is_animated", False) else 1
+    if frames <= 1:
+        return None
+    img.seek(0)
+    kind = "pages" if img.format == "TIFF" else "frames"
+    return f"{frames} {kind}: only the first was colorized (extract the others to colorize them)"
+
+
+def _load(path: Path, max_pixels: int | None, notes: list | None = None) -> tuple[np.ndarray, bool]:
     """Any image file -> (float32 array in [0, 1], is_color); every failure is the file's error."""
     try:
         img = _open_header(path, max_pixels)
         try:
+            note = _frame_note(img)
+            if note is not None and notes is not None:
+                notes.append(note)
             if _is_deep_color(img):
                 deep = _read_16bit_color(path)
                 if deep is not None:
@@ -175,16 +208,17 @@ def _read_16bit_color(path: Path) -> np.ndarray | None:
 
 
 def load_rgb(path: str | os.PathLike, allow_gray: bool = False,
-             max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
+             max_pixels: int | None = DEFAULT_MAX_PIXELS, notes: list | None = None) -> np.ndarray:
     """A color photo as ``H x W x 3`` float32 RGB in [0, 1].
 
     A grayscale-only file raises :class:`GrayscaleImageError` (there is no color to learn or
     score against), unless ``allow_gray=True``, which returns it replicated to three channels.
     A file of more than ``max_pixels`` pixels (``None``: no limit of ours) raises
-    :class:`ImageTooLargeError` before it is decoded.
+    :class:`ImageTooLargeError` before it is decoded. ``notes``: a list that gets a line about
+    anything worth a warning (a multi-frame file: only its first frame was read).
     """
     path = Path(path)
-    arr, is_color = _load(path, max_pixels)
+    arr, is_color = _load(path, max_pixels, notes)
     if not is_color:
         if not allow_gray:
             raise GrayscaleImageError(path, "grayscale-only image; a color photo is needed here")
@@ -192,14 +226,15 @@ def load_rgb(path: str | os.PathLike, allow_gray: bool = False,
     return np.ascontiguousarray(arr, dtype=np.float32)
 
 
-def load_gray(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
+def load_gray(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIXELS,
+              notes: list | None = None) -> np.ndarray:
     """Any image as the course's gray input: ``H x W`` float32 luma ``Y`` in [0, 1].
 
     A color file is reduced to its BT.601 luma, as a black-and-white film would record it.
-    ``max_pixels`` as in :func:`load_rgb`.
+    ``max_pixels`` and ``notes`` as in :func:`load_rgb`.
     """
     path = Path(path)
-    arr, is_color = _load(path, max_pixels)
+    arr, is_color = _load(path, max_pixels, notes)
     if not is_color:
         return arr.astype(np.float32, copy=False)
     try:
@@ -232,32 +267,45 @@ def to_uint8(rgb: np.ndarray, rows: int = 512) -> np.ndarray:
     return out
 
 
-def save_rgb(path: str | os.PathLike, rgb: np.ndarray, overwrite: bool = False, **save_kwargs) -> Path:
+def save_rgb(path: str | os.PathLike, rgb: np.ndarray, overwrite: bool = False, tag: str | None = None,
+             **save_kwargs) -> Path:
     """Write a float ``H x W x 3`` (or ``H x W``) image in [0, 1], or a uint8 one as it is; never
     replaces a file unless asked.
 
     The write goes to a temporary file in the same folder and is renamed into place, so an
-    interrupted save leaves no half-written photo.
+    interrupted save leaves no half-written photo; the file gets the permissions of the user's
+    umask (a replaced file keeps its own): see :mod:`colorcourse.atomic`. ``tag`` (PNG only) is
+    stored as the :data:`OUTPUT_TAG` text chunk: the mark of a result of this tool.
     """
     path = Path(path)
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} exists; pass overwrite=True (or --force) to replace it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pixels = rgb if isinstance(rgb, np.ndarray) and rgb.dtype == np.uint8 else to_uint8(rgb)
-    img = Image.fromarray(pixels)
-    del pixels  # Pillow holds its own copy
     fmt = Image.registered_extensions().get(path.suffix.lower())
     if fmt is None:
         raise ValueError(f"{path}: unknown image format {path.suffix!r}")
+    if tag is not None:
+        if fmt != "PNG":
+            raise ValueError(f"{path}: only a PNG file can carry the output tag")
+        info = PngImagePlugin.PngInfo()
+        info.add_text(OUTPUT_TAG, tag)  # before the pixel data: output_tag() reads the header only
+        save_kwargs["pnginfo"] = info
+    pixels = rgb if isinstance(rgb, np.ndarray) and rgb.dtype == np.uint8 else to_uint8(rgb)
+    img = Image.fromarray(pixels)
+    del pixels  # Pillow holds its own copy
     if fmt == "JPEG":
         save_kwargs.setdefault("quality", 95)
         save_kwargs.setdefault("subsampling", 0)  # keep full-resolution chroma: it is the subject
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
-    os.close(fd)
+    return write_atomically(path, lambda tmp: img.save(tmp, format=fmt, **save_kwargs), overwrite=overwrite)
+
+
+def output_tag(path: str | os.PathLike) -> str | None:
+    """The :data:`OUTPUT_TAG` a result of this tool carries, or None (not ours, not a PNG, not
+    readable): read from the file's header, no pixel is decoded."""
     try:
-        img.save(tmp, format=fmt, **save_kwargs)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
+        with Image.open(path) as img:
+            if img.format != "PNG":
+                return None
+            value = img.info.get(OUTPUT_TAG)
+    except Exception:  # noqa: BLE001 (unreadable: certainly not a file this tool wrote)
+        return None
+    return value if isinstance(value, str) else None

@@ -51,6 +51,7 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from .cli_types import shown, unprintable_characters
 from .color import rgb_to_gray
 
 ANSWERS = ("natural", "unnatural")
@@ -59,6 +60,14 @@ REAL = "real"  # the method name of the untouched photos
 
 class StudyLogError(ValueError):
     """A line of the study log is not a valid answer record."""
+
+
+class NoAnswersError(ValueError):
+    """A merge found no valid answer at all; ``bad_lines`` says why, line by line."""
+
+    def __init__(self, message: str, bad_lines: list[str]):
+        super().__init__(message)
+        self.bad_lines = bad_lines
 
 
 class StudyLog:
@@ -174,13 +183,21 @@ def validate_record(obj) -> dict:
     if missing:
         raise StudyLogError("missing field" + ("s " if len(missing) > 1 else " ") + ", ".join(map(repr, missing)))
     for name in ("participant", "image_id", "method"):
-        if not isinstance(obj[name], str) or not obj[name].strip():
-            raise StudyLogError(f"{name!r} must be a non-empty string, got {obj[name]!r}")
+        value = obj[name]
+        if not isinstance(value, str) or not value.strip():
+            raise StudyLogError(f"{name!r} must be a non-empty string, got {shown(value)}")
+        bad = unprintable_characters(value)  # a lone surrogate cannot even be written as UTF-8
+        if bad:
+            raise StudyLogError(f"{name!r} contains {bad} (not a name anyone typed), got {shown(value)}")
     if obj["answer"] not in ANSWERS:
-        raise StudyLogError(f"'answer' must be one of {ANSWERS}, got {obj['answer']!r}")
+        raise StudyLogError(f"'answer' must be one of {ANSWERS}, got {shown(obj['answer'])}")
     stamp = obj["timestamp"]
-    if isinstance(stamp, bool) or not isinstance(stamp, (int, float)) or not math.isfinite(stamp):
-        raise StudyLogError(f"'timestamp' must be a number (seconds since 1970), got {stamp!r}")
+    try:  # a 400-digit integer is valid JSON but no float: float() overflows
+        finite = not isinstance(stamp, bool) and isinstance(stamp, (int, float)) and math.isfinite(float(stamp))
+    except OverflowError:
+        finite = False
+    if not finite:
+        raise StudyLogError(f"'timestamp' must be a number (seconds since 1970), got {shown(stamp)}")
     return {"participant": obj["participant"].strip(), "image_id": obj["image_id"], "method": obj["method"],
             "answer": obj["answer"], "timestamp": float(stamp)}
 
@@ -209,9 +226,15 @@ def read_answers(path: str | os.PathLike) -> tuple[list[dict], list[str]]:
         except UnicodeDecodeError:
             problems.append(f"{path}, line {number}: not UTF-8 text")
             continue
+        except RecursionError:  # JSON nested thousands of levels deep: no answer record looks like that
+            problems.append(f"{path}, line {number}: JSON nested too deeply to be an answer record")
+            continue
         except json.JSONDecodeError as e:
             hint = " (the last line has no newline: probably cut off while it was written)" if cut_off else ""
             problems.append(f"{path}, line {number}: not valid JSON: {e.msg}{hint}")
+            continue
+        except ValueError as e:  # e.g. an integer of more than 4300 digits (Python's own limit)
+            problems.append(f"{path}, line {number}: not a usable JSON value: {shown(str(e), 120)}")
             continue
         try:
             records.append(validate_record(obj))
@@ -232,14 +255,20 @@ def _write_new(out_path: Path, records: Sequence[dict]) -> None:
     if the name exists (no check-then-write race with another merge), and nobody ever sees a
     half-written output.
     """
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    _refuse_existing(out_path)
     payload = "".join(json.dumps(r, sort_keys=True) + "\n" for r in records).encode("utf-8")
     tmp = out_path.parent / f".{out_path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
-    with open(tmp, "xb") as f:
-        f.write(payload)
-        f.flush()
-        os.fsync(f.fileno())
+    try:
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        _refuse_existing(out_path)
+        with open(tmp, "xb") as f:
+            f.write(payload)
+            f.flush()
+            os.fsync(f.fileno())
+    except FileExistsError:
+        raise
+    except OSError as e:  # a read-only or full folder: name the output, not the temporary file
+        tmp.unlink(missing_ok=True)
+        raise type(e)(f"{out_path}: cannot write the merged file there ({e.strerror or e})") from None
     try:
         os.link(tmp, out_path)
     except FileExistsError:
@@ -364,10 +393,10 @@ def merge_answer_files(paths: Sequence[str | os.PathLike], out_path: str | os.Pa
         else:
             kept[key] = record
     if not kept:
-        shown = "".join(f"\n  {problem}" for problem in report.bad_lines[:5])
+        shown_lines = "".join(f"\n  {problem}" for problem in report.bad_lines[:5])
         more = f"\n  ... and {len(report.bad_lines) - 5} more" if len(report.bad_lines) > 5 else ""
-        raise ValueError(f"no valid answers in {len(files)} file(s) ({len(report.bad_lines)} bad line(s)): "
-                         f"nothing written{shown}{more}")
+        raise NoAnswersError(f"no valid answers in {len(files)} file(s) ({len(report.bad_lines)} bad line(s)): "
+                             f"nothing written{shown_lines}{more}", report.bad_lines)
     merged = list(kept.values())
     _write_new(out_path, merged)
     report.written = len(merged)

@@ -47,12 +47,18 @@ def test_never_overwrites_without_force(photo_folder, tmp_path, capsys):
     source = photo_folder / "cat.jpg"
     assert cli.main(["colorize", str(source), "-o", str(out), "--method", "gray", "--quiet"]) == 0
     target = out / "cat_gray.png"
-    target.write_bytes(b"the user's own file")
+    first = target.read_bytes()
+    # an earlier result of the tool: kept without --force, replaced with it
     assert cli.main(["colorize", str(source), "-o", str(out), "--method", "gray", "--quiet"]) == 1
     assert "use --force" in capsys.readouterr().err
-    assert target.read_bytes() == b"the user's own file"
+    assert target.read_bytes() == first
     assert cli.main(["colorize", str(source), "-o", str(out), "--method", "gray", "--force", "--quiet"]) == 0
     assert load_rgb(target).shape == data.chelsea().shape
+    # a file the tool did not write is never replaced, not even with --force
+    target.write_bytes(b"the user's own file")
+    assert cli.main(["colorize", str(source), "-o", str(out), "--method", "gray", "--force", "--quiet"]) == 1
+    assert "not written by colorcourse" in capsys.readouterr().err
+    assert target.read_bytes() == b"the user's own file"
 
 
 def test_globs_and_missing_inputs(photo_folder, tmp_path, capsys):
@@ -99,7 +105,7 @@ def test_style_needs_the_fusion_method():
 def test_evaluate_prints_the_gray_baseline(photo_folder, capsys):
     code = cli.main(["evaluate", str(photo_folder), "--method", "gray", "--quiet"])
     captured = capsys.readouterr()
-    assert code == 0
+    assert code == 1  # the broken file failed; the table of the others is still printed
     assert f"{photo_folder} (2) PSNR" in captured.out  # the two color photos; gray and broken files are skipped
     assert re.search(r"^gray\s+\d+\.\d+", captured.out, re.M)  # the gray row with its PSNR
     assert "broken.jpg" in captured.err and "grayscale-only" in captured.err

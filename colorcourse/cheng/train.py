@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .. import cli_types
 from ..color import rgb_to_gray
 from ..metrics import evaluate, gray_baseline, summarize
 from .clustering import adaptive_clustering, minimal_images
@@ -141,19 +142,19 @@ def main(argv=None) -> int:
                                  formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     ap.add_argument("--out", type=Path, default=Path("models"), help="folder for the model files and results")
     ap.add_argument("--force", action="store_true", help="replace existing model files")
-    ap.add_argument("--seed", type=int, default=0, help="seeds the pixel sampling, k-means and the networks")
-    ap.add_argument("--per-image", type=int, default=2000, help="pixels sampled per photo (N_s)")
-    ap.add_argument("--epochs", type=int, default=4, help="passes over the sampled pixels (more overfit the ~200 training photos: measured on val)")
-    ap.add_argument("--limit", type=int, default=None, help="use only the first N training photos")
-    ap.add_argument("--test-limit", type=int, default=None, help="score only the first N test photos")
+    ap.add_argument("--seed", type=cli_types.non_negative_int, default=0, help="seeds the pixel sampling, k-means and the networks")
+    ap.add_argument("--per-image", type=cli_types.positive_int, default=2000, help="pixels sampled per photo (N_s)")
+    ap.add_argument("--epochs", type=cli_types.positive_int, default=4, help="passes over the sampled pixels (more overfit the ~200 training photos: measured on val)")
+    ap.add_argument("--limit", type=cli_types.positive_int, default=None, help="use only the first N training photos")
+    ap.add_argument("--test-limit", type=cli_types.positive_int, default=None, help="score only the first N test photos")
     ap.add_argument("--parser", choices=PARSER_CHOICES, default="pseudo",
                     help="scene parser for the semantic feature: the offline pseudo-classes, soft classes of the "
                          "pretrained ImageNet encoder's features (needs its packages: colorcourse.encoder), or the "
                          "paper's FCN on SIFT Flow (fetch it with data_scripts/fetch_siftflow.py)")
     ap.add_argument("--siftflow-root", type=Path, default=None, help="the fetched SIFT Flow folder (--parser siftflow)")
-    ap.add_argument("--n-top", type=int, default=3, help="N0, clusters on the top layer")
-    ap.add_argument("--alpha", type=float, default=8.0, help="mu = alpha * N_w / N_s (Eq. 3)")
-    ap.add_argument("--threshold-db", type=float, default=26.0,
+    ap.add_argument("--n-top", type=cli_types.positive_int, default=3, help="N0, clusters on the top layer")
+    ap.add_argument("--alpha", type=cli_types.positive_float, default=8.0, help="mu = alpha * N_w / N_s (Eq. 3)")
+    ap.add_argument("--threshold-db", type=cli_types.finite_float, default=26.0,
                     help="Algorithm 3: photos its cluster's network already colorizes above this PSNR are removed "
                          "before the next layer")
     ap.add_argument("--no-eval", action="store_true", help="skip scoring on the test split")
@@ -162,7 +163,12 @@ def main(argv=None) -> int:
                     help="train on your own folder of color photos instead of the course pack "
                          "(a fixed 10%% is held out: it chooses the chroma gain and is scored)")
     ap.add_argument("--quiet", action="store_true", help="no progress bars")
+    cli_types.add_debug(ap)
     args = ap.parse_args(argv)
+    return cli_types.run_command(lambda: _main(args), debug=args.debug)  # any error: one line
+
+
+def _main(args) -> int:
     progress = not args.quiet
 
     from ..coursepack import load_split

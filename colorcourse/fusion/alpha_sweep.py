@@ -35,6 +35,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from colorcourse import cli_types
 from colorcourse.fusion.data import CropSampler
 from colorcourse.fusion.infer import FusionColorizer, predict_logits
 from colorcourse.fusion.train import TrainConfig, read_log, train
@@ -190,16 +191,21 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--out", required=True, help="the table to write (.csv); the per-photo scores go beside it")
-    parser.add_argument("--alphas", type=float, nargs="+", default=list(ALPHAS))
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
-    parser.add_argument("--steps", type=int, default=SWEEP_DEFAULTS.steps)
-    parser.add_argument("--width", type=float, default=SWEEP_DEFAULTS.width)
-    parser.add_argument("--crop", type=int, default=SWEEP_DEFAULTS.crop)
+    parser.add_argument("--alphas", type=cli_types.non_negative_float, nargs="+", default=list(ALPHAS))
+    parser.add_argument("--seeds", type=cli_types.non_negative_int, nargs="+", default=[0, 1])
+    parser.add_argument("--steps", type=cli_types.positive_int, default=SWEEP_DEFAULTS.steps)
+    parser.add_argument("--width", type=cli_types.positive_float, default=SWEEP_DEFAULTS.width)
+    parser.add_argument("--crop", type=cli_types.int_at_least(16, "the network downsamples by 8"), default=SWEEP_DEFAULTS.crop)
     parser.add_argument("--split", default="val", help="where to score (never a test split when choosing)")
-    parser.add_argument("--limit", type=int, help="use only the first N training photos")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads")
+    parser.add_argument("--limit", type=cli_types.positive_int, help="use only the first N training photos")
+    parser.add_argument("--threads", type=cli_types.positive_int, default=1, help="torch threads")
     parser.add_argument("--force", action="store_true", help="overwrite --out and its per-photo file")
+    cli_types.add_debug(parser)
     args = parser.parse_args(argv)
+    return cli_types.run_command(lambda: _main(parser, args), debug=args.debug)  # any error: one line
+
+
+def _main(parser: argparse.ArgumentParser, args) -> int:
     out = Path(args.out)
     for path in (out, per_photo_path(out)):
         if path.exists() and not args.force:

@@ -31,7 +31,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from colorcourse import abbins, calibration, encoder as enc
+from colorcourse import abbins, calibration, cli_types, encoder as enc
 from colorcourse.color import rgb_to_gray, rgb_to_lab
 from colorcourse.fusion.pretrained import (
     LOSSES, OUTPUT_STRIDE, PretrainedConfig, PretrainedFusionNet, regression_loss, save_model,
@@ -262,27 +262,32 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--loss", choices=LOSSES, default="mse",
                     help="mse, smoothl1 (regression on a*b*) or classification (Zhang et al.'s rebalanced bins)")
     ap.add_argument("--out", type=Path, default=Path("build/models/pretrained_fusion.safetensors"))
-    ap.add_argument("--steps", type=int, default=400, help="decoder optimisation steps")
-    ap.add_argument("--batch", type=int, default=16, help="crops per step")
-    ap.add_argument("--lr", type=float, default=1e-3, help="Adam's learning rate (cosine-decayed to 0)")
-    ap.add_argument("--views", type=int, default=8, help="random crops encoded per training photo")
-    ap.add_argument("--width", type=int, default=48, help="decoder channels at stride 4")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--limit", type=int, help="use only the first N photos of each split (quick runs)")
+    ap.add_argument("--steps", type=cli_types.positive_int, default=400, help="decoder optimisation steps")
+    ap.add_argument("--batch", type=cli_types.positive_int, default=16, help="crops per step")
+    ap.add_argument("--lr", type=cli_types.positive_float, default=1e-3, help="Adam's learning rate (cosine-decayed to 0)")
+    ap.add_argument("--views", type=cli_types.positive_int, default=8, help="random crops encoded per training photo")
+    ap.add_argument("--width", type=cli_types.positive_int, default=48, help="decoder channels at stride 4")
+    ap.add_argument("--seed", type=cli_types.non_negative_int, default=0)
+    ap.add_argument("--limit", type=cli_types.positive_int, help="use only the first N photos of each split (quick runs)")
     ap.add_argument("--photos", type=Path, help="train on this folder of color photos instead of the course pack")
     ap.add_argument("--calibrate-on", default="shift_val", help="course-pack split the gain is chosen on")
     ap.add_argument("--cache", type=Path, default=Path("build/cache"), help="where encoded crops are kept")
     ap.add_argument("--no-cache", action="store_true", help="encode the crops again, keep nothing on disk")
-    ap.add_argument("--log-every", type=int, default=100)
+    ap.add_argument("--log-every", type=cli_types.positive_int, default=100)
     ap.add_argument("--recalibrate", type=Path, metavar="MODEL",
                     help="train nothing: choose MODEL's gain again on --calibrate-on and write it to --out")
     ap.add_argument("--force", action="store_true", help="replace --out if it exists")
     ap.add_argument("--quiet", action="store_true")
+    cli_types.add_debug(ap)
     return ap
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    return cli_types.run_command(lambda: _main(args), debug=args.debug)  # any error: one line
+
+
+def _main(args) -> int:
     if args.out.exists() and not args.force:
         print(f"error: {args.out} exists (use --force to replace it)", file=sys.stderr)
         return 2
