@@ -258,7 +258,7 @@ def test_interrupted_run_resumed_from_its_checkpoint_ends_with_the_same_weights(
     from colorcourse.checkpoint import CheckpointError
 
     with pytest.raises(CheckpointError, match="n_train"):
-        main(common + ["--out", str(part), "--resume", str(part), "--limit", "100"])
+        main(common + ["--out", str(part), "--resume", str(part), "--limit", "100", "--debug"])  # raise, not one line
 
 
 def test_random_state_round_trip():
@@ -284,7 +284,7 @@ def test_a_failed_checkpoint_write_keeps_the_previous_checkpoint(places, tmp_pat
 
     monkeypatch.setattr(checkpoint, "save_file", crash)
     with pytest.raises(OSError, match="disk full"):
-        main(args[:5] + ["4"] + args[6:] + ["--resume", str(out)])
+        main(args[:5] + ["4"] + args[6:] + ["--resume", str(out), "--debug"])  # --debug: raise, not one line
     assert out.read_bytes() == before  # written beside it and renamed: never half a checkpoint
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run.log.csv", "run.safetensors"]
 
