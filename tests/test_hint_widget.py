@@ -1,4 +1,4 @@
-"""The guided-colorization widget's logic (colorcourse.hint_widget), without a browser.
+"""The guided-colorization widget's logic (colorcourse.hint_editor) and wiring (colorcourse.hint_widget), no browser.
 
 tests/test_browser_hints.py clicks the real widget in Chromium; here every step behind it is
 checked as a plain function: coordinates, the hint list with undo, the update call, encoding,
@@ -14,10 +14,11 @@ from PIL import Image
 from skimage.color import rgb2lab
 
 from colorcourse.color import gray_to_lightness, lab_to_rgb
-from colorcourse.hint_widget import (HintEditor, HintSessionColorizer, HintState, as_gray, canvas_to_photo,
-                                     default_colorizer, display_shape, encode_image, free_path, hint_widget,
-                                     levin_colorizer, normalize_color, photo_to_canvas, radius_to_photo,
-                                     save_hints_json, save_result_png)
+from colorcourse.hint_editor import (HintEditor, HintSessionColorizer, HintState, as_gray, canvas_to_photo,
+                                     default_colorizer, display_shape, encode_image, free_path, levin_colorizer,
+                                     normalize_color, photo_to_canvas, radius_to_photo, save_hints_json,
+                                     save_result_png)
+from colorcourse.hint_widget import hint_widget
 from colorcourse.hints import read_hint_json
 
 
