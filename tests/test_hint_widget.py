@@ -300,3 +300,20 @@ def test_widget_wiring_with_a_simulated_click(gray, tmp_path):
     # a failure inside a callback is shown on the status line, not swallowed
     canvas._handle_custom_msg({"event": "click", "x": 1, "y": 1, "width": 0, "height": 40}, [])
     assert "ValueError: the canvas has no area on screen" in status.value
+
+
+def test_widget_palette_swatch_recolors_the_last_hint(gray, tmp_path):
+    colorizer = SuggestingColorizer(suggestions=["#2ca02c", "#9467bd"])
+    box = hint_widget(gray, colorizer, size=60, folder=tmp_path)
+    state, controls = box.hint_state, box.hint_controls
+    assert controls["palette"].children == ()  # nothing suggested before a click
+    controls["canvas"]._handle_custom_msg({"event": "click", "x": 5, "y": 6, "width": 60, "height": 40}, [])
+    label, *swatches = controls["palette"].children
+    assert [b.style.button_color for b in swatches] == ["#2ca02c", "#9467bd"]
+    before = controls["canvas"].result
+    swatches[1].click()
+    assert state.editor.points == [{"x": 5, "y": 6, "color": "#9467bd"}]
+    assert controls["picker"].value == "#9467bd" and controls["canvas"].color == "#9467bd"
+    assert controls["canvas"].points[0]["color"] == "#9467bd" and controls["canvas"].result != before
+    controls["clear"].click()
+    assert len(state.editor) == 0
