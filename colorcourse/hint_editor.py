@@ -356,6 +356,8 @@ class HintState:
 
     def __init__(self, photo, colorizer: Colorizer | None = None, size: int = DEFAULT_DISPLAY_SIZE,
                  name: str = "photo", folder: str | os.PathLike = ".", fmt: str = "jpeg"):
+        if fmt not in ("jpeg", "png"):
+            raise ValueError(f"fmt must be 'jpeg' or 'png', got {fmt!r}")
         self.gray = as_gray(photo)
         self.name = _safe_name(Path(photo).stem if isinstance(photo, (str, os.PathLike)) and name == "photo" else name)
         self.folder = Path(folder)

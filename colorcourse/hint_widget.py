@@ -199,6 +199,7 @@ def hint_widget(photo, colorizer: Colorizer | None = None, size: int = DEFAULT_D
     def edit(action):
         def run(_):
             action()
+            palette.children = ()  # the suggestions were for a click that may be gone
             refresh()
         return guarded(run)
 

@@ -316,4 +316,6 @@ def test_widget_palette_swatch_recolors_the_last_hint(gray, tmp_path):
     assert controls["picker"].value == "#9467bd" and controls["canvas"].color == "#9467bd"
     assert controls["canvas"].points[0]["color"] == "#9467bd" and controls["canvas"].result != before
     controls["clear"].click()
-    assert len(state.editor) == 0
+    assert len(state.editor) == 0 and controls["palette"].children == ()
+    with pytest.raises(ValueError, match="fmt must be 'jpeg' or 'png'"):
+        HintState(gray, colorizer, fmt="webp")
