@@ -88,7 +88,8 @@ def test_each_assignment_ends_with_a_payoff_that_survives_a_blank_release(name):
 
 
 @pytest.mark.parametrize("name, given_away", [
-    ("a2_pixel_features", ["skimage.feature.daisy(", "histograms=3", 'normalization="l1"']),
+    ("a2_pixel_features", ["skimage.feature.daisy(", "histograms=3", 'normalization="l1"', 'normalization="off"',
+                           "reshape(h, w, 4, 8)"]),
     ("a4_fusion_layer", ["torch.cat", "F.interpolate", "align_corners=False"]),
 ])
 def test_instructions_describe_and_do_not_dictate_code(name, given_away):
@@ -235,7 +236,7 @@ OVERFIT = {
     },
 }
 EXPECTED_OVERFIT_SCORES = {
-    "a1_color_spaces": {"test_rgb_to_yuv": 4, "test_psnr": 4, "test_gray_baseline": 0},
+    "a1_color_spaces": {"test_rgb_to_yuv": 3, "test_psnr": 3, "test_gray_baseline": 0, "test_yuv_to_rgb": 3},
     "a3_joint_bilateral": {
         "test_spatial_weights": 2,
         "test_joint_bilateral_reference": 0,
