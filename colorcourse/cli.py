@@ -33,7 +33,7 @@ from pathlib import Path
 from . import methods
 from .cli_types import add_debug, error_line, int_at_least, printable, run_command
 from .imageio import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES, GrayscaleImageError, ImageLoadError, load_gray, load_rgb, save_rgb
-from .outputs import describe_skipped, output_path, plan_outputs
+from .outputs import describe_skipped, plan_outputs
 
 MIN_WORK_SIZE = 32  # below this a model sees a thumbnail with almost no structure, and colors almost nothing
 SSIM_MIN_SIDE = 7  # scikit-image's SSIM window: a smaller photo cannot be scored
@@ -77,10 +77,56 @@ def _describe(source: Path, e: BaseException) -> str:
     return f"error: {text}" if printable(source) in text else f"error: {printable(source)}: {text}"
 
 
-def _read_job(source: Path, args):
-    """Decode one photo (runs in the background thread); a failure is raised by ``result()``."""
+def _read_job(source: Path, args, hint_file: Path | None = None):
+    """Decode one photo and read its hints (runs in the background thread); a failure is raised
+    by ``result()``: a bad hint file fails its photo only."""
     notes: list[str] = []
-    return load_gray(source, max_pixels=args.max_pixels, notes=notes), notes
+    gray = load_gray(source, max_pixels=args.max_pixels, notes=notes)
+    hints = None
+    if hint_file is not None:
+        from .hints import read_hints  # raises HintFileError: the hint file's name, then the problem
+
+        hints = read_hints(hint_file, gray.shape)
+        if len(hints) == 0:
+            if methods.HINTS[args.method]:
+                raise ValueError(f"{hint_file}: no hinted pixel, so --method {args.method} has no color to spread")
+            notes.append(f"{hint_file} holds no hinted pixel: colorized automatically")
+    return gray, notes, hints
+
+
+def _match_hints(args, files: list[Path]):
+    """``--hints``: the photos left once hint files are taken out, and their hint files; a whole-run
+    problem is one line and exit code 2 (returned as an int)."""
+    from .hint_files import HintArgumentError, match_hints, without_hint_files
+
+    if args.method not in methods.HINTS:
+        takes = " or ".join(f"--method {name}" for name in methods.HINTS)
+        _err(f"error: --method {args.method} takes no hints: use {takes} with --hints")
+        return 2
+    photos, left_out = without_hint_files(files, args.hints)
+    if files and not photos:
+        _err(f"error: every input is in --hints {args.hints}: hint files are never colorized; keep them in a "
+             f"folder of their own")
+        return 2
+    try:
+        return photos, match_hints(photos, args.hints)
+    except HintArgumentError as e:
+        _err(f"error: {e}")
+        return 2
+
+
+def _refuse_without_hints(plan, match, method: str) -> None:
+    """Move the jobs whose hints are ambiguous, or missing for a method that needs them, to refused."""
+    kept = []
+    for job in plan.jobs:
+        why = match.problems.get(job.source)
+        if why is None and methods.HINTS[method] and job.source not in match.by_photo:
+            why = f"no hint file {job.source.stem}.png or {job.source.stem}.json in {match.where} (--method {method} needs hints)"
+        if why is None:
+            kept.append(job)
+        else:
+            plan.refused.append(f"{job.source}: {why}")
+    plan.jobs = kept
 
 
 def cmd_colorize(args) -> int:
@@ -90,8 +136,23 @@ def cmd_colorize(args) -> int:
     if args.style and args.method != "fusion":
         _err(f"error: --style needs --method fusion (the style comes from its global features), not --method {args.method}")
         return 2
-    plan = plan_outputs(files, args.output, args.method, args.force,
-                        protected=[Path(args.style)] if args.style else [])
+    if args.output is not None and args.output.exists() and not args.output.is_dir():
+        _err(f"error: -o {args.output} is a file: -o names the folder the results go to")
+        return 2
+    match = None
+    if args.hints is not None:
+        matched = _match_hints(args, files)
+        if isinstance(matched, int):
+            return matched
+        files, match = matched
+    elif methods.HINTS.get(args.method):
+        _err(f"error: --method {args.method} needs hints: --hints HINTS.png (a transparent layer drawn over the "
+             f"photo), HINTS.json (points), or a FOLDER of <photo name>.png / .json")
+        return 2
+    protected = ([Path(args.style)] if args.style else []) + (match.files if match else [])
+    plan = plan_outputs(files, args.output, args.method, args.force, protected=protected)
+    if match is not None:
+        _refuse_without_hints(plan, match, args.method)
     if plan.skipped:
         _err(describe_skipped(plan.skipped))
     for line in plan.refused:
@@ -107,45 +168,54 @@ def cmd_colorize(args) -> int:
         except ImageLoadError as e:
             _err(f"error: style image {e}")
             return 1
-    try:
-        colorizer = methods.load(args.method, style_image=style)  # once, for the whole batch
+    try:  # once, for the whole batch
+        if match is not None:
+            hinted = methods.load_hinted(args.method, args.work_size)
+        else:
+            colorizer = methods.load(args.method, style_image=style)
     except methods.ModelUnavailableError as e:
         _err(f"error: {e}")
         return 2
     work_size = args.work_size if args.work_size is not None else methods.WORK_SIZE[args.method]
-    written = 0
+    written = with_hints = 0
     from concurrent.futures import ThreadPoolExecutor
 
     import numpy as np
     from tqdm.auto import tqdm
 
     jobs = plan.jobs
+    hint_of = match.by_photo if match is not None else {}
     tag = f"colorcourse colorize --method {args.method}"
     # The next photo is decoded in a background thread while this one is colorized (decoding
     # releases the GIL); results are taken in input order, and each file's error stays its own.
     # The cost: two photos in memory at once (the one being colorized and the next).
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="colorcourse-decode")
     try:
-        upcoming = pool.submit(_read_job, jobs[0].source, args)
+        upcoming = pool.submit(_read_job, jobs[0].source, args, hint_of.get(jobs[0].source))
         bar = tqdm(jobs, desc=f"colorize ({args.method})", unit="photo", disable=args.quiet)
         for i, job in enumerate(bar):
             current = upcoming
             if i + 1 < len(jobs):
-                upcoming = pool.submit(_read_job, jobs[i + 1].source, args)
+                upcoming = pool.submit(_read_job, jobs[i + 1].source, args, hint_of.get(jobs[i + 1].source))
             try:
-                gray, notes = current.result()
+                gray, notes, hints = current.result()
                 current = None  # the future holds the photo too: drop it, so `del gray` frees it
                 for note in notes:
                     _err(f"warning: {job.source}: {note}")
+                if match is not None:  # the hinted colorizer works at its own size and returns full size
+                    run, size = (lambda g, hints=hints: hinted(g, hints)), None
+                else:
+                    run, size = colorizer, work_size
                 # straight to the 8-bit values the file stores: a quarter of float32's memory
                 rgb = methods.colorize_full_resolution(
-                    colorizer, gray, work_size, out=np.empty(gray.shape + (3,), dtype=np.uint8),
-                    progress=not args.quiet)
+                    run, gray, size, out=np.empty(gray.shape + (3,), dtype=np.uint8), progress=not args.quiet)
                 del gray
+                hint_note = f" --hints {hint_of[job.source].name}" if hints is not None and len(hints) else ""
                 # replaces only an earlier result of this tool (outputs.plan_outputs checked it)
-                save_rgb(job.target, rgb, overwrite=job.replace, tag=f"{tag} {job.source.name}")
+                save_rgb(job.target, rgb, overwrite=job.replace, tag=f"{tag}{hint_note} {job.source.name}")
                 del rgb  # not kept while the next photo is colorized
                 written += 1
+                with_hints += bool(hint_note)
             except Exception as e:  # noqa: BLE001 (this photo fails, the batch goes on)
                 if args.debug:
                     raise
@@ -153,7 +223,8 @@ def cmd_colorize(args) -> int:
                 _err(_describe(job.source, e))
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-    print(f"{written} written, {failed} failed" + (f", {len(plan.skipped)} skipped" if plan.skipped else ""))
+    print(f"{written} written, {failed} failed" + (f", {len(plan.skipped)} skipped" if plan.skipped else "")
+          + (f"; {with_hints} of the {written} written had hints" if match is not None else ""))
     return 1 if failed else 0
 
 
@@ -308,8 +379,8 @@ def _add_max_pixels(parser: argparse.ArgumentParser) -> None:
              f"(default {DEFAULT_MAX_PIXELS // 10**6}M)")
 
 
-def _method_help() -> str:
-    return "; ".join(f"{name}: {text}" for name, text in methods.DESCRIPTIONS.items())
+def _method_help(names: list[str] | None = None) -> str:
+    return "; ".join(f"{name}: {text}" for name, text in methods.DESCRIPTIONS.items() if names is None or name in names)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -321,6 +392,11 @@ def build_parser() -> argparse.ArgumentParser:
     col.add_argument("--method", default=methods.DEFAULT, choices=methods.available(),
                      help=f"default {methods.DEFAULT}. {_method_help()}")
     col.add_argument("--style", help="take the global features (scene style) from this image (fusion only)")
+    col.add_argument("--hints", type=Path, metavar="HINTS",
+                     help="colors you chose for some pixels: a PNG of the photo's size (or aspect) drawn on a "
+                          "transparent layer, a JSON file of points, or a FOLDER of <photo name>.png / .json for "
+                          "several photos (photos without one are colorized automatically); for --method "
+                          f"{' or '.join(methods.HINTS)}")
     col.add_argument("--work-size", type=int_at_least(MIN_WORK_SIZE, "smaller leaves the model almost nothing to see"),
                      metavar="N", help=f"longer side the model runs at, at least {MIN_WORK_SIZE}; chroma is upsampled")
     col.add_argument("--force", action="store_true",
@@ -332,8 +408,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("evaluate", help="PSNR / SSIM / colorfulness beside the gray baseline, with paired intervals")
     ev.add_argument("folder", type=Path, nargs="?",
                     help="a folder of color photos (default: the course pack's splits, see --split)")
-    ev.add_argument("--method", nargs="+", default=[methods.DEFAULT], choices=methods.available(),
-                    help=_method_help())
+    ev.add_argument("--method", nargs="+", default=[methods.DEFAULT], choices=methods.automatic(),
+                    help=_method_help(methods.automatic()))
     ev.add_argument("--split", nargs="+", default=["test", "shift_test"],
                     help="course-pack splits scored side by side when no folder is given")
     ev.add_argument("--quiet", action="store_true")

@@ -46,8 +46,14 @@ def _pretrained(**_) -> Colorizer:
     return PretrainedColorizer(load_model())
 
 
+def _levin(**_) -> Colorizer:
+    from .levin import LevinColorizer
+
+    return LevinColorizer()  # without hints: the gray photo (there is no color to spread)
+
+
 METHODS: dict[str, Callable[..., Colorizer]] = {
-    "pretrained": _pretrained, "fusion": _fusion, "cheng": _cheng, "gray": _gray,
+    "pretrained": _pretrained, "fusion": _fusion, "cheng": _cheng, "gray": _gray, "levin": _levin,
 }
 # What each method is, for --help and the README.
 DESCRIPTIONS = {
@@ -56,17 +62,27 @@ DESCRIPTIONS = {
     "fusion": "Iizuka et al. 2016, the paper's fusion network trained from scratch on the course pack",
     "cheng": "Cheng et al. 2015, per-pixel network on patch + DAISY + semantic features, bilateral refinement",
     "gray": "the baseline every method must beat: no chroma at all",
+    "levin": "Levin et al. 2004: the colors of your hints (--hints) spread to neighbours of similar gray level; "
+             "needs hints",
 }
 DEFAULT = "pretrained"  # the best method on the out-of-domain validation split (models/results.md)
 # Longer side (pixels) each method works at; the chroma is upsampled from there. The fusion
 # network handles any size itself (tiled), so it gets the photo at full resolution. The
 # pretrained encoder saw 224 px crops of photos 256 px high: it recognises objects at about that
 # scale, so it works at 512 px and the chroma (which our eyes see at low resolution) is upsampled.
-WORK_SIZE = {"gray": None, "cheng": 512, "fusion": None, "pretrained": 512}
+WORK_SIZE = {"gray": None, "cheng": 512, "fusion": None, "pretrained": 512, "levin": 512}
+# Methods that take user hints (``colorize --hints``): True when they need them. The default
+# takes them through the hint network (colorcourse.fusion.hinted), the others take none.
+HINTS = {"levin": True, "pretrained": False}
 
 
 def available() -> list[str]:
     return list(METHODS)
+
+
+def automatic() -> list[str]:
+    """The methods that colorize without hints (what ``evaluate`` scores)."""
+    return [name for name in METHODS if not HINTS.get(name, False)]
 
 
 class ModelUnavailableError(RuntimeError):
@@ -91,6 +107,40 @@ def load(method: str, style_image: np.ndarray | None = None) -> Colorizer:
 
         if isinstance(e, (ImportError, CheckpointError, EncoderChecksumError)):
             raise ModelUnavailableError(f"--method {method}: {e}") from e
+        raise
+
+
+HintedColorizer = Callable[..., np.ndarray]  # (gray H x W, hints: colorcourse.hints.Hints | None) -> rgb
+
+
+def load_hinted(method: str, work_size: int | None = None) -> HintedColorizer:
+    """The colorizer of ``method`` that takes hints: ``colorizer(gray, hints) -> rgb`` at the
+    photo's full size (hints in the photo's pixel coordinates, ``None`` for none), working at
+    ``work_size`` pixels on the longer side (``None``: the method's :data:`WORK_SIZE`).
+
+    ``levin``: Levin et al.'s optimization; ``pretrained``: the hint network of
+    :mod:`colorcourse.fusion.hinted` (the default's decoder with the hints as extra inputs).
+    Raises ValueError for a method that takes no hints and :class:`ModelUnavailableError` when
+    the hint network or its packages are missing.
+    """
+    if method not in HINTS:
+        takes = " or ".join(f"--method {name}" for name in HINTS)
+        raise ValueError(f"--method {method} takes no hints: use {takes} with --hints")
+    size = WORK_SIZE[method] if work_size is None else work_size
+    try:
+        if method == "levin":
+            from .levin import LevinColorizer
+
+            return LevinColorizer(work_size=size)
+        from .fusion.hinted import HintedColorizer as Hinted, load_model
+
+        return Hinted(load_model(), work_size=size)
+    except (ImportError, ValueError, RuntimeError) as e:
+        from .checkpoint import CheckpointError
+        from .encoder import EncoderChecksumError
+
+        if isinstance(e, (ImportError, CheckpointError, EncoderChecksumError)):
+            raise ModelUnavailableError(f"--method {method} --hints: {e}") from e
         raise
 
 

@@ -89,7 +89,7 @@ class StudyLog:
                   "answer": answer, "timestamp": time.time() if timestamp is None else float(timestamp)}
         line = (json.dumps(record, sort_keys=True) + "\n").encode("utf-8")
         # O_APPEND: every write lands at the current end of file, never over earlier answers.
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)  # less the user's umask
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             try:

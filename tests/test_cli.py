@@ -179,7 +179,10 @@ def test_help_and_argument_errors_import_neither_torch_nor_pandas():
         shown = subprocess.run([sys.executable, "-m", "colorcourse.cli", *help_args],
                                capture_output=True, text=True, timeout=120)
         assert shown.returncode == 0, shown.stderr
-    assert all(name in shown.stdout for name in methods.METHODS)
+        if help_args[0] == "colorize":
+            assert all(name in shown.stdout for name in methods.METHODS) and "--hints" in shown.stdout
+    # evaluate scores the methods that need no hints
+    assert all(name in shown.stdout for name in methods.automatic()) and "levin" not in shown.stdout
     assert methods.DESCRIPTIONS["pretrained"].split()[0] in shown.stdout
 
 

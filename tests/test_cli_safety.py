@@ -277,6 +277,15 @@ def test_style_without_fusion_and_an_unknown_split_are_one_line(tmp_path, capsys
     assert err.count("\n") == 1 and "--split bogus: not a course-pack split" in err
 
 
+def test_an_output_folder_that_is_a_file_is_one_line(tmp_path, capsys):
+    taken = tmp_path / "results"
+    taken.write_bytes(b"the user's notes")
+    assert colorize(photo(tmp_path / "a.jpg"), "-o", taken) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is a file: -o names the folder" in err
+    assert taken.read_bytes() == b"the user's notes"
+
+
 def test_an_unexpected_error_is_one_line_and_debug_shows_it(tmp_path, capsys, monkeypatch):
     from colorcourse import methods
 
