@@ -3,7 +3,7 @@
 Taught in notebooks/00_setup.ipynb (what the pack holds, where each photo comes from). Built by
 ``make data`` (data_scripts/build_course_pack.py) into ``<data>/coursepack/``: ``manifest.csv``
 (id, split, domain, file, label, source, package, version, path_in_package, license,
-attribution, width, height, sha256) and the JPEGs, shorter side 256 px.
+attribution, width, height, sha256, background, mask) and the JPEGs, shorter side 256 px.
 
 Two domains, five splits:
 
@@ -15,6 +15,13 @@ Two domains, five splits:
   the mvtb-data images). Choose settings (gains, temperatures, losses) on ``shift_val``; report
   on ``shift_test`` only. No photo of them is a near-duplicate of an in-domain photo, and no
   near-duplicate or scene spans the two.
+
+And two composite splits (``COMPOSITE_SPLITS``, domain ``composite``): photographic object
+cut-outs (Debian tuxpaint-stamps-default, GPL-2) pasted with their own alpha onto in-domain
+photos. ``objects_train`` (on train photos) is extra training data a trainer loads beside
+``train``; ``objects_test`` (whole cut-out categories held out of it, on test photos) tests
+object colors never seen. Their manifest rows name the background photo and a coverage mask
+(``mask``: 255 where only the cut-outs show). ``train`` itself stays real photos only.
 """
 
 from __future__ import annotations
@@ -30,7 +37,8 @@ from colorcourse.paths import DatasetMissingError, data_dir as default_data_dir
 
 IN_DOMAIN_SPLITS = ("train", "val", "test")
 SHIFT_SPLITS = ("shift_val", "shift_test")
-SPLITS = IN_DOMAIN_SPLITS + SHIFT_SPLITS
+COMPOSITE_SPLITS = ("objects_train", "objects_test")
+SPLITS = IN_DOMAIN_SPLITS + SHIFT_SPLITS + COMPOSITE_SPLITS
 # How to get the pack: build it in a checkout, or (a wheel install, a classroom hub) point
 # COLORCOURSE_DATA at the folder that holds a built one (read-only is fine).
 BUILD_HINT = "make data (in the course's folder), or set COLORCOURSE_DATA to the folder that holds coursepack/"
@@ -77,7 +85,8 @@ def _resize_short_side(rgb: np.ndarray, size: int) -> np.ndarray:
 def load_split(split: str, limit: int | None = None, size: int | None = None,
                data_dir: str | Path | None = None) -> list[Photo]:
     """The photos of one split in manifest order (sorted by id): "train", "val" or "test"
-    (in-domain), or "shift_val" or "shift_test" (out-of-domain photos, never used for training).
+    (in-domain), "shift_val" or "shift_test" (out-of-domain photos, never used for training), or
+    "objects_train" or "objects_test" (composites of object cut-outs on in-domain photos).
 
     ``limit`` keeps the first ``limit`` photos; ``size`` resizes each so its shorter side is
     ``size`` px (``None`` keeps the stored 256 px). A shift split that is missing or empty (a pack
@@ -93,9 +102,10 @@ def load_split(split: str, limit: int | None = None, size: int | None = None,
     folder = pack_dir(data_dir)
     rows = load_manifest(data_dir)
     rows = rows[rows["split"] == split].sort_values("id")
-    if split in SHIFT_SPLITS and rows.empty:
+    if split in SHIFT_SPLITS + COMPOSITE_SPLITS and rows.empty:
+        kind = "out-of-domain" if split in SHIFT_SPLITS else "composite"
         raise DatasetMissingError(
-            f"course pack's out-of-domain split {split!r} (empty or missing: the pack was built "
+            f"course pack's {kind} split {split!r} (empty or missing: the pack was built "
             "before it existed, or its sources could not be fetched)", BUILD_HINT, where=folder)
     if limit is not None:
         rows = rows.head(limit)

@@ -36,6 +36,7 @@ pack_manifest.py (the manifest, atomic writes, verification); this file runs the
 
 import argparse
 import os
+import shutil
 import sys
 import time
 from collections import Counter
@@ -48,6 +49,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 import pack_fetch  # noqa: E402,F401  (the builder's parts, beside this script: tests replace their functions)
+import pack_composites  # noqa: E402
 import pack_sources  # noqa: E402,F401
 import sources  # noqa: E402  (the hand-kept lists)
 # The parts' names, importable from here as before (tests and readers of this script use them).
@@ -55,8 +57,8 @@ from pack_fetch import (  # noqa: E402,F401
     CATCH_ALL, RASTER, fetch_debs, fetch_wheel, have_apt, is_root, license_for, parse_dep5, unpack_deb,
 )
 from pack_manifest import (  # noqa: E402,F401
-    MANIFEST_COLUMNS, PACK_FORMAT, encode_jpeg, manifest_row, read_manifest, sha256_file, summarize,
-    verify_pack, write_atomic, write_manifest,
+    MANIFEST_COLUMNS, PACK_FORMAT, encode_jpeg, manifest_row, publish, read_manifest, reuse_or_write,
+    sha256_file, summarize, verify_pack, write_atomic, write_manifest,
 )
 from pack_screening import (  # noqa: E402,F401
     CROP_ASPECTS, CROP_MAX_DISTANCE, CROP_ZOOMS, DHASH_MAX_DISTANCE, MAX_FLAT_FRACTION, MIN_SATURATION,
@@ -73,9 +75,15 @@ from pack_splits import SHIFT_SPLITS, SPLITS, assign_shift_splits, assign_splits
 
 
 def build(data: Path, candidates: list[Candidate] | None = None, force: bool = False,
-          progress: bool = True, warnings: list[str] | None = None) -> list[dict]:
+          progress: bool = True, warnings: list[str] | None = None,
+          cutouts: list[pack_composites.Cutout] | None = None) -> list[dict]:
     """Build (or verify) ``data/coursepack``; returns the manifest rows. ``candidates`` replaces
-    the real sources (tests use a fake source of a few images)."""
+    the real sources (tests use a fake source of a few images); ``cutouts`` the composites'
+    cut-outs (default: tuxpaint-stamps-default with the real sources, none with ``candidates``).
+
+    The new pack is written into ``data/.coursepack.building`` (files of the pack it replaces are
+    hard-linked, not rewritten; an interrupted build resumes there) and then put in place in one
+    step (:func:`publish`): a reader of ``data/coursepack`` never sees a half-built pack."""
     pack = data / "coursepack"
     if not force and not verify_pack(pack):
         rows = read_manifest(pack / "manifest.csv")
@@ -86,6 +94,9 @@ def build(data: Path, candidates: list[Candidate] | None = None, force: bool = F
     if candidates is None:
         candidates, found_warnings = all_candidates(data)
         warnings += found_warnings
+        if cutouts is None:
+            cutouts, cutout_warnings = pack_composites.fetch_cutouts(data)
+            warnings += cutout_warnings
     for warning in warnings:
         print(f"WARNING: {warning}", file=sys.stderr)
     ids = Counter(c.id for c in candidates)
@@ -121,28 +132,62 @@ def build(data: Path, candidates: list[Candidate] | None = None, force: bool = F
 
     from colorcourse.progress import progress_bar  # a bar on a terminal, two lines in a log
 
+    staging = data / ".coursepack.building"
+    if force and staging.exists():
+        shutil.rmtree(staging)
+    earlier = None if force else pack  # files of the pack being replaced are reused, not rewritten
     rows = []
     for item in progress_bar(kept, desc="writing photos", disable=not progress, unit="photo"):
         cand = item.candidate
         file = f"images/{cand.label}/{cand.id}.jpg"
-        path = pack / file
-        if not path.is_file() or force:  # resume: files already there were written whole
-            small = resize_short_side(Image.fromarray(item.rgb), SHORT_SIDE)
-            write_atomic(path, encode_jpeg(np.asarray(small)))
+        path = staging / file
+        reuse_or_write(path, earlier / file if earlier else None, lambda item=item: encode_jpeg(
+            np.asarray(resize_short_side(Image.fromarray(item.rgb), SHORT_SIDE))))
         with Image.open(path) as written:
             width, height = written.size
         rows.append(manifest_row(cand, splits[cand.id], file, width, height, sha256_file(path)))
-    # photos from an earlier build that no longer qualify
-    wanted = {pack / r["file"] for r in rows}
-    for old in (pack / "images").rglob("*.jpg") if (pack / "images").is_dir() else []:
+    rows += write_composites(staging, earlier, rows, cutouts or [], progress)
+    # a resumed staging folder may hold files of photos that no longer qualify
+    wanted = {staging / r[key] for r in rows for key in ("file", "mask") if r.get(key)}
+    for old in (staging / "images").rglob("*.*") if (staging / "images").is_dir() else []:
         if old not in wanted:
             old.unlink()
-    write_manifest(pack / "manifest.csv", rows)
-    write_atomic(pack / "FORMAT", f"{PACK_FORMAT}\n".encode())
+    write_manifest(staging / "manifest.csv", rows)
+    write_atomic(staging / "FORMAT", f"{PACK_FORMAT}\n".encode())
+    publish(staging, pack)
     print(summarize(rows, rejected, duplicates, shift_dropped if shift else None))
     for warning in warnings:
         print(f"WARNING: {warning}", file=sys.stderr)
     return rows
+
+
+def write_composites(staging: Path, earlier: Path | None, rows: list[dict],
+                     cutouts: list[pack_composites.Cutout], progress: bool = True) -> list[dict]:
+    """The composites (pack_composites.py) on the in-domain photos just written: JPEG, coverage
+    mask (PNG) and manifest row of each; none without cut-outs."""
+    from colorcourse.progress import progress_bar
+
+    planned = pack_composites.plan(rows, cutouts)
+    out = []
+    for item in progress_bar(planned, desc="pasting cut-outs", disable=not progress or not planned, unit="photo"):
+        folder = f"images/composites/{item.split}/{item.cutouts[0].label}"
+        file, mask = f"{folder}/{item.id}.jpg", f"{folder}/{item.id}.mask.png"
+        made = {}
+
+        def render(item=item) -> tuple[np.ndarray, np.ndarray]:
+            if not made:
+                with Image.open(staging / item.background["file"]) as background:
+                    made["rgb"], made["mask"] = pack_composites.render(item, np.asarray(background.convert("RGB")))
+            return made["rgb"], made["mask"]
+
+        reuse_or_write(staging / file, earlier / file if earlier else None, lambda: encode_jpeg(render()[0]))
+        reuse_or_write(staging / mask, earlier / mask if earlier else None,
+                       lambda: pack_composites.png_bytes(render()[1]))
+        bg = item.background
+        out.append(pack_composites.manifest_fields(item) | {
+            "file": file, "mask": mask, "width": bg["width"], "height": bg["height"],
+            "sha256": sha256_file(staging / file)})
+    return out
 
 
 def contact_sheet(pack: Path, out: Path, columns: int = 20, thumb: int = 96,
@@ -183,6 +228,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="no Debian packages: only the PyPI photos (and mvtb-data's, unless --no-shift)")
     parser.add_argument("--no-shift", action="store_true",
                         help="leave the out-of-domain sources out (no shift_val / shift_test splits)")
+    parser.add_argument("--no-composites", action="store_true",
+                        help="no object composites (objects_train, objects_test: tuxpaint-stamps-default cut-outs)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.add_argument("--contact-sheet", type=Path, metavar="PNG",
                         help="also draw every photo of the pack into this PNG grid")
@@ -190,7 +237,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="only these splits on the contact sheet (e.g. shift_val,shift_test)")
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    candidates = warnings = None
+    candidates = warnings = cutouts = None
+    if args.no_composites or args.no_debian:
+        cutouts = []
     if args.no_debian or args.no_shift:
         candidates, warnings = all_candidates(args.data, use_debian=not args.no_debian,
                                               use_shift=not args.no_shift)
@@ -198,7 +247,11 @@ def main(argv: list[str] | None = None) -> int:
             warnings.append("--no-debian: the pack holds only the few PyPI sample photos.")
         if args.no_shift:
             warnings.append("--no-shift: the pack has no out-of-domain photos (shift_val, shift_test).")
-    build(args.data, candidates=candidates, force=args.force, progress=not args.quiet, warnings=warnings)
+        if cutouts is None:  # given candidates, build() would make none
+            cutouts, cutout_warnings = pack_composites.fetch_cutouts(args.data)
+            warnings += cutout_warnings
+    build(args.data, candidates=candidates, force=args.force, progress=not args.quiet, warnings=warnings,
+          cutouts=cutouts)
     print(f"done in {time.perf_counter() - start:.1f} s -> {args.data / 'coursepack'}")
     if args.contact_sheet:
         splits = tuple(s for s in (args.contact_sheet_splits or "").split(",") if s) or None

@@ -10,8 +10,10 @@ import csv
 import hashlib
 import io
 import os
+import shutil
 from collections import Counter
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 from PIL import Image
@@ -19,9 +21,12 @@ from PIL import Image
 from pack_sources import Candidate
 from pack_splits import SHIFT_SPLITS
 
-PACK_FORMAT = 5  # bump when the rules change: a pack built with other rules is rebuilt
+PACK_FORMAT = 6  # bump when the rules change: a pack built with other rules is rebuilt
+# background, mask: composites only (pack_composites.py): the background photo's id and the
+# coverage mask's file; empty for real photos.
 MANIFEST_COLUMNS = ["id", "split", "domain", "file", "label", "source", "package", "version",
-                    "path_in_package", "license", "attribution", "width", "height", "sha256"]
+                    "path_in_package", "license", "attribution", "width", "height", "sha256",
+                    "background", "mask"]
 
 
 def sha256_file(path: Path) -> str:
@@ -47,7 +52,51 @@ def manifest_row(cand: Candidate, split: str, file: str, width: int, height: int
     return {"id": cand.id, "split": split, "domain": cand.domain, "file": file, "label": cand.label, "source": cand.source,
             "package": cand.package, "version": cand.version, "path_in_package": cand.path_in_package,
             "license": cand.license, "attribution": cand.attribution, "width": width,
-            "height": height, "sha256": digest}
+            "height": height, "sha256": digest, "background": "", "mask": ""}
+
+
+def reuse_or_write(path: Path, earlier: Path | None, make: Callable[[], bytes]) -> None:
+    """Give ``path`` its content: kept if already there (an interrupted build's file, written
+    whole), else a hard link to ``earlier`` (the same file in the pack being replaced: no copy,
+    no rewrite), else ``make()`` written atomically."""
+    if path.is_file():
+        return
+    if earlier is not None and earlier.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(earlier, path)
+            return
+        except OSError:  # another file system, or no hard links: write it again
+            pass
+    write_atomic(path, make())
+
+
+def publish(staging: Path, pack: Path) -> None:
+    """Put the finished ``staging`` folder in ``pack``'s place in one step, so a reader sees the
+    old pack or the new one, never a mix: an atomic exchange of the two names (Linux
+    renameat2), else two renames a moment apart (the old pack stays whole until then)."""
+    if pack.exists() and _exchange(staging, pack):
+        shutil.rmtree(staging)  # now the old pack
+        return
+    old = pack.with_name(f".{pack.name}.old.{os.getpid()}")
+    if pack.exists():
+        os.replace(pack, old)
+    os.replace(staging, pack)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths atomically (renameat2 with RENAME_EXCHANGE); False where unsupported."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
 
 
 def write_manifest(path: Path, rows: list[dict]) -> None:
@@ -78,6 +127,8 @@ def verify_pack(pack: Path) -> list[str]:
             problems.append(f"missing {row['file']}")
         elif sha256_file(path) != row["sha256"]:
             problems.append(f"checksum differs: {row['file']}")
+        if row.get("mask") and not (pack / row["mask"]).is_file():
+            problems.append(f"missing {row['mask']}")
     return problems
 
 
@@ -92,7 +143,7 @@ def summarize(rows: list[dict], rejected: list[tuple[str, str]] | None = None,
     table = Counter((r["label"], r["split"]) for r in rows)
     lines.append("  label x split (train/val/test): " + ", ".join(
         f"{lab} {table[lab, 'train']}/{table[lab, 'val']}/{table[lab, 'test']}"
-        for lab in sorted({r['label'] for r in rows if r['split'] not in SHIFT_SPLITS})))
+        for lab in sorted({r['label'] for r in rows if r.get('domain', 'in') == 'in'})))
     shift_rows = [r for r in rows if r["split"] in SHIFT_SPLITS]
     if shift_rows:
         by_package = Counter((r["package"], r["split"]) for r in shift_rows)
@@ -103,6 +154,12 @@ def summarize(rows: list[dict], rejected: list[tuple[str, str]] | None = None,
         lines.append("  out-of-domain label x split (shift_val/shift_test): " + ", ".join(
             f"{lab} {by_label[lab, 'shift_val']}/{by_label[lab, 'shift_test']}"
             for lab in sorted({r['label'] for r in shift_rows})))
+    composite_rows = [r for r in rows if r.get("domain") == "composite"]
+    if composite_rows:
+        by_label = Counter((r["label"], r["split"]) for r in composite_rows)
+        lines.append("  composites label x split (objects_train/objects_test): " + ", ".join(
+            f"{lab} {by_label[lab, 'objects_train']}/{by_label[lab, 'objects_test']}"
+            for lab in sorted({r['label'] for r in composite_rows})))
     if rejected is not None:
         reasons = Counter(why for _, why in rejected)
         lines.append(f"  filtered out: {len(rejected)} (" + "; ".join(f"{why}: {n}" for why, n in reasons.most_common()) + ")")

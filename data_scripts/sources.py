@@ -250,3 +250,35 @@ SHIFT_DEBIAN_PACKAGES = ("lomiri-wallpapers-16.04", "lomiri-wallpapers-20.04", "
 # the split is stratified by source; the two lomiri-wallpapers packages are one source.
 SHIFT_SOURCE = {"lomiri-wallpapers-16.04": "lomiri-wallpapers",
                 "lomiri-wallpapers-20.04": "lomiri-wallpapers"}
+
+# --- Debian tuxpaint-stamps-default: photographic object cut-outs with an alpha mask ----------
+# Pasted onto in-domain photos as composites (pack_composites.py): objects_train on train photos,
+# objects_test (held-out categories) on test photos. Checked by eye: the folders below hold
+# photographs cut out along the object; "cartoon", "toys" and "plastic" subfolders are drawings or
+# models, and symbols/, town/, seasonal/, space/, military/, naturalforces/ and people/ are
+# mostly drawings, renders or signs, so they are left out. A measurable rule then drops what is
+# too small or drawn with few colors (pack_composites.cutout_reject_reason).
+TUXPAINT_PACKAGE = "tuxpaint-stamps-default"
+TUXPAINT_DIR = "usr/share/tuxpaint/stamps"
+TUXPAINT_COPYRIGHT = "usr/share/doc/tuxpaint-stamps-default/copyright"
+# A stamp's category is its folder under TUXPAINT_DIR; the first matching prefix names its label.
+TUXPAINT_LABELS = {
+    "animals/fish": "fish",
+    "animals": "animals",
+    "food": "objects",
+    "plants": "nature",
+    "household/tools": "tools",
+    "household": "objects",
+    "hobbies": "objects",
+    "vehicles": "objects",
+    "clothes": "objects",
+    "medical": "objects",
+    "sports": "sports",
+}
+TUXPAINT_SKIP_FOLDERS = ("cartoon", "toys", "plastic")
+TUXPAINT_EXCLUDE = {"clothes/button.png"}  # a drawing with enough colors to pass the rule
+# Whole categories held out of objects_train for the composite object test (objects_test): one
+# or more per label that has several categories, so the test asks for object colors never seen.
+TUXPAINT_HELD_OUT = ("food/vegetables", "animals/mammals/bovines", "animals/insects", "plants/trees",
+                     "hobbies/music")
+TUXPAINT_ATTRIBUTION = "Tux Paint stamps, 2002-2022 Bill Kendrick and the Tux Paint contributors"
