@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import html
 import io
+import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
@@ -146,38 +148,77 @@ def _fusion_file(path: Path) -> Callable[[], Colorizer]:
     return make
 
 
-def colorizer_factories(models: str | Path | None = None) -> dict[str, Callable[[], Colorizer]]:
-    """Name -> a function that loads that colorizer: gray, the Cheng variants, every fusion model.
+@contextmanager
+def _models_folder(folder: Path | None):
+    """Load the registry's models from ``folder`` (``$COLORCOURSE_MODELS`` for the duration)."""
+    if folder is None:
+        yield
+        return
+    before = os.environ.get("COLORCOURSE_MODELS")
+    os.environ["COLORCOURSE_MODELS"] = str(folder)
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["COLORCOURSE_MODELS"]
+        else:
+            os.environ["COLORCOURSE_MODELS"] = before
 
-    Fusion variants (e.g. trained with another classification weight) are every
-    ``fusion_*.safetensors`` file in ``models``; ``fusion`` is ``fusion_full``, the default.
+
+def _registry_method(name: str, folder: Path | None) -> Callable[[], Colorizer]:
+    def make():
+        from . import methods
+
+        with _models_folder(folder):
+            return methods.load(name)
+
+    return make
+
+
+def colorizer_factories(models: str | Path | None = None) -> dict[str, Callable[[], Colorizer]]:
+    """Name -> a function that loads that colorizer.
+
+    First every method of the command line that colorizes a gray photo alone, from the one
+    registry (:mod:`colorcourse.methods`, the default first), under the same names; then the
+    lessons' variants of them (ablations: Cheng without refinement or with clustering, and every
+    other ``fusion_*.safetensors`` in ``models``, e.g. trained with another classification weight).
     """
+    from . import methods
     from .paths import models_dir
 
-    folder = Path(models) if models is not None else models_dir()
-    factories: dict[str, Callable[[], Colorizer]] = {
-        "gray": lambda: gray_baseline,
-        "cheng": _cheng_variant(models=folder),
-        "cheng (no refinement)": _cheng_variant(models=folder, refine=False),
-        "cheng +clustering": _cheng_variant(models=folder, clustering=True),
-        "fusion": _fusion_file(folder / "fusion_full.safetensors"),
-    }
+    given = Path(models) if models is not None else None
+    folder = given or models_dir()
+    factories = {name: _registry_method(name, given) for name in methods.automatic()}
+    factories["cheng (no refinement)"] = _cheng_variant(models=folder, refine=False)
+    factories["cheng +clustering"] = _cheng_variant(models=folder, clustering=True)
     for path in sorted(folder.glob("fusion_*.safetensors")):
-        if path.stem != "fusion_full":
+        if path.stem != "fusion_full":  # fusion_full is the registry's "fusion"
             factories[path.stem.replace("_", " ")] = _fusion_file(path)
     return factories
 
 
+def needs_hints() -> dict[str, str]:
+    """The command line's methods the comparison cannot run on a gray photo alone, and why."""
+    from . import methods
+
+    return {name: "needs hints (colorcourse colorize --hints): from a gray photo alone it returns the gray photo"
+            for name in methods.available() if name not in methods.automatic()}
+
+
 def load_colorizers(names: Sequence[str] | None = None, models: str | Path | None = None
                     ) -> tuple[dict[str, Colorizer], dict[str, str]]:
-    """``(loaded, unavailable)``: the colorizers that load, and for the others the reason why.
+    """``(loaded, unavailable)``: the colorizers that load, and for the others the reason why
+    (with ``names=None``: every colorizer of :func:`colorizer_factories`, and the command line's
+    methods that need hints, listed as unavailable).
 
     A model that is not trained yet (no file in ``models/``) or is broken never stops the
     lesson: it is listed in ``unavailable`` with its error message.
     """
     factories = colorizer_factories(models)
-    names = list(factories) if names is None else list(names)
     loaded, unavailable = {}, {}
+    if names is None:  # every method: those that need hints are listed with the reason
+        names = list(factories)
+        unavailable.update(needs_hints())
     for name in names:
         if name not in factories:
             raise ValueError(f"unknown colorizer {name!r}; choose from {', '.join(factories)}")
@@ -291,13 +332,17 @@ def demo_photos(limit: int | None = None, max_side: int = 256) -> list:
     return photos[:limit] if limit is not None else photos
 
 
-def lesson_photos(split: str = "test", limit: int | None = None) -> tuple[list, str]:
-    """``(photos, source)``: the course pack's ``split``, or scikit-image's samples if it is not built."""
+def lesson_photos(split: str = "test", limit: int | None = None, seed: int = 0) -> tuple[list, str]:
+    """``(photos, source)``: ``limit`` photos of the course pack's ``split`` across its labels (one
+    per label in a seeded order, :func:`colorcourse.lessonkit.one_per_label`), or scikit-image's
+    samples if the pack is not built."""
     from .coursepack import load_split
+    from .lessonkit import one_per_label
     from .paths import DatasetMissingError
 
     try:
-        return load_split(split, limit=limit), f"course pack, {split} split"
+        photos = load_split(split)
+        return (one_per_label(photos, n=limit, seed=seed) if limit else photos), f"course pack, {split} split"
     except DatasetMissingError as e:
         return demo_photos(limit), f"scikit-image samples ({e})"
 

@@ -172,3 +172,37 @@ def test_gain_view_and_sweep():
         gain_view(model, truth, -1.0)
     with pytest.raises(ValueError):
         gain_view(model, truth[..., 0], 1.0)
+
+
+def test_the_comparison_offers_every_method_of_the_command_line_from_one_registry(tmp_path):
+    # one registry (colorcourse.methods) serves the CLI and the widgets: every method is either
+    # loaded or listed with its reason, the default first, under the CLI's names
+    from colorcourse import methods
+    from colorcourse.widgets import colorizer_factories
+
+    factories = colorizer_factories(models=tmp_path)
+    assert list(factories)[: len(methods.automatic())] == methods.automatic()
+    assert list(factories)[0] == methods.DEFAULT
+    loaded, unavailable = load_colorizers(models=tmp_path)
+    assert set(methods.available()) <= set(loaded) | set(unavailable)
+    for name in set(methods.available()) - set(methods.automatic()):
+        assert "hints" in unavailable[name]
+    # with no models in the folder, the registry's own error (naming the file) is the reason
+    assert "fusion_full.safetensors" in unavailable["fusion"] and loaded["gray"] is methods.load("gray")
+
+
+def test_registry_methods_load_what_the_command_line_loads():
+    from colorcourse import methods
+
+    loaded, _ = load_colorizers(["gray", "fusion"])
+    assert loaded["gray"] is methods.load("gray")
+    assert type(loaded["fusion"]) is type(methods.load("fusion"))
+
+
+def test_lesson_photos_spread_over_the_labels():
+    from colorcourse.coursepack import load_split
+    from colorcourse.widgets import lesson_photos
+
+    labels = {p.label for p in load_split("test")}
+    photos, source = lesson_photos("test", limit=len(labels))
+    assert "course pack" in source and {p.label for p in photos} == labels
