@@ -108,7 +108,8 @@ def test_the_cli_colorizes_a_course_photo_from_another_folder(installed, tmp_pat
     (reference,) = tmp_path.iterdir()
     ours, theirs = load_rgb(result), load_rgb(reference)
     assert ours.shape == theirs.shape == load_rgb(photo).shape
-    np.testing.assert_array_equal(ours, theirs)
+    # identical up to one 8-bit level (float rounding may differ between two runs of torch)
+    assert np.abs(ours - theirs).max() <= 1 / 255 + 1e-6 and np.mean(ours != theirs) < 1e-3
     assert np.ptp(ours - ours.mean(axis=-1, keepdims=True)) > 0.05  # it has colors, not gray
     assert _snapshot(DATA) == before  # the shared course pack is only read
 
