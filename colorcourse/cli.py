@@ -1,6 +1,7 @@
 """The ``colorcourse`` command: colorize your own photos, or score a method on a folder.
 
     colorcourse colorize INPUT... [-o OUTPUT] [--method pretrained|fusion|cheng|gray] [--style IMAGE] [--force]
+                         [--hints HINTS] [--reference REF.jpg]
                          [--max-pixels N] [--work-size N] [--debug]
     colorcourse evaluate [FOLDER] [--method ...] [--split test shift_test] [--max-pixels N]
     colorcourse study merge FILE... -o CLASS.jsonl [--salt SALT | --keep-names]
@@ -139,6 +140,13 @@ def cmd_colorize(args) -> int:
     if args.output is not None and args.output.exists() and not args.output.is_dir():
         _err(f"error: -o {args.output} is a file: -o names the folder the results go to")
         return 2
+    if args.reference is not None and args.method not in methods.REFERENCE:
+        _err(f"error: --reference needs --method {' or '.join(methods.REFERENCE)} (the hint network takes the "
+             f"reference's colors), not --method {args.method}")
+        return 2
+    if args.reference is not None and args.hints is not None:
+        _err("error: --reference and --hints cannot be combined yet: give one of them")
+        return 2
     match = None
     if args.hints is not None:
         matched = _match_hints(args, files)
@@ -149,7 +157,8 @@ def cmd_colorize(args) -> int:
         _err(f"error: --method {args.method} needs hints: --hints HINTS.png (a transparent layer drawn over the "
              f"photo), HINTS.json (points), or a FOLDER of <photo name>.png / .json")
         return 2
-    protected = ([Path(args.style)] if args.style else []) + (match.files if match else [])
+    protected = ([Path(args.style)] if args.style else []) + (match.files if match else []) + (
+        [args.reference] if args.reference is not None else [])
     plan = plan_outputs(files, args.output, args.method, args.force, protected=protected)
     if match is not None:
         _refuse_without_hints(plan, match, args.method)
@@ -171,6 +180,10 @@ def cmd_colorize(args) -> int:
     try:  # once, for the whole batch
         if match is not None:
             hinted = methods.load_hinted(args.method, args.work_size)
+        elif args.reference is not None:  # one reference, encoded once, serves every photo
+            colorizer = _load_reference(args)
+            if colorizer is None:
+                return 1
         else:
             colorizer = methods.load(args.method, style_image=style)
     except methods.ModelUnavailableError as e:
@@ -204,6 +217,8 @@ def cmd_colorize(args) -> int:
                     _err(f"warning: {job.source}: {note}")
                 if match is not None:  # the hinted colorizer works at its own size and returns full size
                     run, size = (lambda g, hints=hints: hinted(g, hints)), None
+                elif args.reference is not None:  # so does the exemplar colorizer
+                    run, size = colorizer, None
                 else:
                     run, size = colorizer, work_size
                 # straight to the 8-bit values the file stores: a quarter of float32's memory
@@ -211,11 +226,13 @@ def cmd_colorize(args) -> int:
                     run, gray, size, out=np.empty(gray.shape + (3,), dtype=np.uint8), progress=not args.quiet)
                 del gray
                 hint_note = f" --hints {hint_of[job.source].name}" if hints is not None and len(hints) else ""
+                if args.reference is not None:
+                    hint_note = f" --reference {args.reference.name}"
                 # replaces only an earlier result of this tool (outputs.plan_outputs checked it)
                 save_rgb(job.target, rgb, overwrite=job.replace, tag=f"{tag}{hint_note} {job.source.name}")
                 del rgb  # not kept while the next photo is colorized
                 written += 1
-                with_hints += bool(hint_note)
+                with_hints += bool(hint_note) and match is not None
             except Exception as e:  # noqa: BLE001 (this photo fails, the batch goes on)
                 if args.debug:
                     raise
@@ -226,6 +243,23 @@ def cmd_colorize(args) -> int:
     print(f"{written} written, {failed} failed" + (f", {len(plan.skipped)} skipped" if plan.skipped else "")
           + (f"; {with_hints} of the {written} written had hints" if match is not None else ""))
     return 1 if failed else 0
+
+
+def _load_reference(args):
+    """``--reference``: the exemplar colorizer, or None after one line naming the file and the problem."""
+    from .exemplar import GrayReferenceError
+
+    try:
+        reference = load_rgb(args.reference, max_pixels=args.max_pixels)
+        return methods.load_exemplar(args.method, reference, args.work_size)
+    except GrayscaleImageError:
+        _err(f"error: --reference {printable(args.reference)}: a gray image has no colors to lend (choose a color photo)")
+    except GrayReferenceError:
+        _err(f"error: --reference {printable(args.reference)}: its pixels are all gray: it has no colors to lend "
+             f"(choose a color photo)")
+    except ImageLoadError as e:
+        _err(f"error: --reference {e}")
+    return None
 
 
 def _scored_methods(requested: list[str]) -> list[str]:
@@ -397,6 +431,10 @@ def build_parser() -> argparse.ArgumentParser:
                           "transparent layer, a JSON file of points, or a FOLDER of <photo name>.png / .json for "
                           "several photos (photos without one are colorized automatically); for --method "
                           f"{' or '.join(methods.HINTS)}")
+    col.add_argument("--reference", type=Path, metavar="REF",
+                     help="a color photo of a similar scene that lends its colors region by region (deep "
+                          "correspondence on the encoder's features, through the hint network); one reference "
+                          f"serves every photo; for --method {' or '.join(methods.REFERENCE)}")
     col.add_argument("--work-size", type=int_at_least(MIN_WORK_SIZE, "smaller leaves the model almost nothing to see"),
                      metavar="N", help=f"longer side the model runs at, at least {MIN_WORK_SIZE}; chroma is upsampled")
     col.add_argument("--force", action="store_true",

@@ -54,6 +54,8 @@ CONFIDENCE_FULL = 0.65
 CHUNK = 1024  # target locations per block of the similarity matrix
 MIN_CHROMA = 2.0  # a*b* units: a reference whose colors never exceed this has nothing to lend
 BLENDS = ("network", "confidence")
+# What the CLI uses: the one that measured better on shift_test's upper bound (models/exemplar_results.md).
+DEFAULT_BLEND = "confidence"
 
 
 class GrayReferenceError(ValueError):
@@ -190,7 +192,7 @@ class ExemplarSession:
         self.reference = reference
         self.correspondence = correspond(self.session.maps, reference, **match)
 
-    def predict_ab_grid(self, blend: str = "network") -> torch.Tensor:
+    def predict_ab_grid(self, blend: str = DEFAULT_BLEND) -> torch.Tensor:
         """``1 x 2 x gh x gw`` a*b* (CIE units, the gain applied) on the decoder's grid."""
         if blend not in BLENDS:
             raise ValueError(f"blend must be one of {BLENDS}, got {blend!r}")
@@ -202,13 +204,13 @@ class ExemplarSession:
             auto = s.model.decode(s.maps, s.pooled) * AB_SCALE * s.model.chroma_gain
             return conf * ab + (1.0 - conf) * auto
 
-    def predict_ab(self, blend: str = "network") -> np.ndarray:
+    def predict_ab(self, blend: str = DEFAULT_BLEND) -> np.ndarray:
         """``H x W x 2`` float32 a*b* at the photo's full size."""
         from .fusion.pretrained import upsample_ab
 
         return upsample_ab(self.predict_ab_grid(blend), self.session.shape)
 
-    def colorize(self, blend: str = "network") -> np.ndarray:
+    def colorize(self, blend: str = DEFAULT_BLEND) -> np.ndarray:
         """RGB ``H x W x 3`` float32 in [0, 1]; its lightness is the input's own."""
         from .fusion.pretrained import ab_to_rgb
 
@@ -221,7 +223,7 @@ class ExemplarColorizer:
     name = "exemplar"
 
     def __init__(self, reference_rgb: np.ndarray, model=None, work_size: int | None = MATCH_SIZE,
-                 blend: str = "network", **match):
+                 blend: str = DEFAULT_BLEND, **match):
         if model is None:
             from .fusion.hinted import load_model
 

@@ -74,6 +74,9 @@ WORK_SIZE = {"gray": None, "cheng": 512, "fusion": None, "pretrained": 512, "lev
 # Methods that take user hints (``colorize --hints``): True when they need them. The default
 # takes them through the hint network (colorcourse.fusion.hinted), the others take none.
 HINTS = {"levin": True, "pretrained": False}
+# Methods that take a reference photo (``colorize --reference``): its colors warped by deep
+# correspondence onto the photo, through the hint network (colorcourse.exemplar).
+REFERENCE = ("pretrained",)
 
 
 def available() -> list[str]:
@@ -142,6 +145,32 @@ def load_hinted(method: str, work_size: int | None = None) -> HintedColorizer:
         if isinstance(e, (ImportError, CheckpointError, EncoderChecksumError)):
             raise ModelUnavailableError(f"--method {method} --hints: {e}") from e
         raise
+
+
+def load_exemplar(method: str, reference_rgb: np.ndarray, work_size: int | None = None) -> Colorizer:
+    """``colorizer(gray) -> rgb`` at the photo's full size, colored after ``reference_rgb`` (one
+    reference, encoded once, for every photo): :class:`colorcourse.exemplar.ExemplarColorizer`.
+
+    Raises ValueError for a method that takes no reference, ``exemplar.GrayReferenceError`` (a
+    ValueError) for a reference without colors, and :class:`ModelUnavailableError` when the hint
+    network or its packages are missing.
+    """
+    if method not in REFERENCE:
+        raise ValueError(f"--method {method} takes no reference photo: use --method {' or '.join(REFERENCE)} with --reference")
+    size = WORK_SIZE[method] if work_size is None else work_size
+    try:
+        from .exemplar import ExemplarColorizer
+        from .fusion.hinted import load_model
+
+        model = load_model()
+    except (ImportError, ValueError, RuntimeError) as e:  # CheckpointError is a ValueError
+        from .checkpoint import CheckpointError
+        from .encoder import EncoderChecksumError
+
+        if isinstance(e, (ImportError, CheckpointError, EncoderChecksumError)):
+            raise ModelUnavailableError(f"--method {method} --reference: {e}") from e
+        raise
+    return ExemplarColorizer(reference_rgb, model=model, work_size=size)
 
 
 def _is_fusion(colorizer) -> bool:
