@@ -48,6 +48,15 @@ def test_lesson_names_the_kernel_the_set_up_registers(path):
             f'--display-name "{lessons.KERNEL_DISPLAY_NAME}"') in makefile
 
 
+def test_the_runner_names_the_fix_when_the_course_kernel_is_not_registered(monkeypatch):
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    assert lessons.require_kernel() == lessons.KERNEL_NAME  # registered here (make env)
+    monkeypatch.setattr(KernelSpecManager, "find_kernel_specs", lambda self: {"python3": "/x"})
+    with pytest.raises(SystemExit, match="'colorcourse' is not registered: run `make env`"):
+        lessons.require_kernel()
+
+
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
 def test_first_code_cell_names_the_fix_when_colorcourse_is_missing(path):
     import subprocess
