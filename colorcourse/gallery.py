@@ -48,7 +48,8 @@ def gallery_figure(photos: list[coursepack.Photo], colorizers: dict, width_per_p
                              figsize=(width_per_panel * len(columns), width_per_panel * 0.8 * len(photos)))
     for row, photo in enumerate(photos):
         gray = rgb_to_gray(photo.rgb.astype(np.float64))
-        panels = [(gray_to_rgb(gray), "")]
+        gray_rgb = gray_to_rgb(gray)
+        panels = [(gray_rgb, f"{psnr(gray_rgb, photo.rgb):.1f} dB (the baseline)")]
         for colorize in colorizers.values():
             rgb = np.clip(colorize(gray), 0, 1)
             panels.append((rgb, f"{psnr(rgb, photo.rgb):.1f} dB, C {colorfulness(rgb):.0f}"))
