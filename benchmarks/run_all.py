@@ -13,7 +13,8 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ["startup.py", "default_timing.py", "cheng_timing.py", "fusion_timing.py", "train_throughput.py"]
+BENCHMARKS = ["startup.py", "default_timing.py", "cheng_timing.py", "fusion_timing.py", "train_throughput.py",
+              "levin_solvers.py"]
 
 
 def main() -> int:

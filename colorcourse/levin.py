@@ -22,22 +22,20 @@ lie inside the photo, ``r`` included; divided by their count). Two choices the p
   regions of Y = 0.2 and 0.8 with hints of U = -0.3 and +0.3 came out between -0.3 and -0.03
   and between +0.03 and +0.3. At 0.3 the weight across is 6e-4 and each region keeps its hint;
   on the first 12 photos of ``shift_val`` at 256 px with 10 hints of the evaluation protocol
-  (seed 0) the gain over gray rose from +3.50 to +3.77 dB. (The authors' released code divides
-  by 0.6 var_r, the same 0.3.)
+  (seed 0) the gain over gray rose from +3.50 to +3.77 dB.
 - :data:`VARIANCE_FLOOR` = ``(2/255)^2``, two gray levels of an 8-bit photo, squared. A flat
   window has variance 0 and the weights would be 0/0; the floor also makes luminance steps of a
   gray level or two, which JPEG noise and quantisation put everywhere, count as "similar"
   instead of as edges that stop the color (a floor of 1e-5 scored +3.80 dB in the run above:
   the same within noise).
 
-Setting the derivative of ``J`` to zero for the term of every unhinted pixel gives one sparse
-linear system per chroma channel, ``A u = b``: row ``r`` of an unhinted pixel says
-``u(r) - sum_s w_rs u(s) = 0`` (the pixel is the weighted average of its neighbours), row ``r``
-of a hinted pixel is an identity row ``u(r) = u_r``. ``A = I - W`` outside the hints, so every
-row sums to 0 there: a constant solves it, which is why at least one hint is needed, and why the
-solution is a weighted average of the hints (never outside their range). Hints pin values; they
-need no weight. (As in the authors' code, the hinted pixels' own terms of ``J`` are left out:
-their value is fixed.)
+Every unhinted pixel's term of ``J`` can be made 0 at once, its smallest value; that is one sparse
+linear system per chroma channel, ``A u = b``: the row of an unhinted pixel ``r`` says
+``u(r) - sum_s w_rs u(s) = 0`` (the pixel is the weighted average of its neighbours), the row of
+a hinted pixel is an identity row ``u(r) = u_r``. (The hinted pixels' own terms are left out:
+their values are fixed.) ``A = I - W`` outside the hints, so those rows sum to 0 and any constant
+solves them: without a hint the system is singular, and with hints the solution is a weighted
+average of the hint values, never outside their range. Hints pin values; they need no weight.
 
 The solver, chosen by measurement (``python benchmarks/levin_solvers.py``: a course photo, 10
 hints of the evaluation protocol, the affinity, the system and both chroma channels; 5 runs each,
