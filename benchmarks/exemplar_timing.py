@@ -48,7 +48,7 @@ def child(method: str, photo: str, reference: str) -> None:
         from colorcourse.exemplar_eval import load_hint_model
 
         model, _ = load_hint_model()  # the trained hint network, or the default's decoder until it lands
-        colorizer, size = None, None
+        colorizer, size = None, methods.WORK_SIZE["pretrained"]  # as the command: chroma upsampled from there
     start = time.perf_counter()
     if method == "reference":  # the reference is read and encoded per run, as the command does once per batch
         colorizer = ExemplarColorizer(load_rgb(reference), model=model)

@@ -217,8 +217,8 @@ def cmd_colorize(args) -> int:
                     _err(f"warning: {job.source}: {note}")
                 if match is not None:  # the hinted colorizer works at its own size and returns full size
                     run, size = (lambda g, hints=hints: hinted(g, hints)), None
-                elif args.reference is not None:  # so does the exemplar colorizer
-                    run, size = colorizer, None
+                elif args.reference is not None:  # at the work size, its chroma upsampled as the default's
+                    run, size = colorizer, work_size
                 else:
                     run, size = colorizer, work_size
                 # straight to the 8-bit values the file stores: a quarter of float32's memory
