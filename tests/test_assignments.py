@@ -17,7 +17,7 @@ from colorcourse import grading
 
 EXPECTED = [
     "a1_color_spaces", "a2_pixel_features", "a3_joint_bilateral", "a4_fusion_layer", "a5_joint_loss",
-    "a6_old_photographs",
+    "a6_old_photographs", "a7_levin_scribbles",
 ]
 
 
@@ -234,6 +234,31 @@ OVERFIT = {
             "    return -torch.log(p[keep, labels[keep]]).mean()\n"
         ),
     },
+    "a7_levin_scribbles": {
+        # the window padded with copies of the border pixels: right away from the border (the
+        # visible test), wrong neighbours and variances on it
+        "levin_weights": (
+            'def levin_weights(y, floor):\n'
+            '    y = np.asarray(y, dtype=np.float64)\n'
+            '    h, w = y.shape\n'
+            "    p = np.pad(y, 1, mode='edge')\n"
+            '    wins = np.stack([p[1 + dy:1 + dy + h, 1 + dx:1 + dx + w] for dy in (-1, 0, 1) for dx in (-1, 0, 1)])\n'
+            '    sigma2 = np.maximum(VARIANCE_SCALE * wins.var(axis=0), floor)\n'
+            "    index = np.pad(np.arange(h * w).reshape(h, w), 1, mode='edge')\n"
+            '    W = sp.lil_matrix((h * w, h * w))\n'
+            '    for dy in (-1, 0, 1):\n'
+            '        for dx in (-1, 0, 1):\n'
+            '            if (dy, dx) != (0, 0):\n'
+            '                wt = np.exp(-(y - p[1 + dy:1 + dy + h, 1 + dx:1 + dx + w]) ** 2 / (2 * sigma2))\n'
+            '                cols = index[1 + dy:1 + dy + h, 1 + dx:1 + dx + w].ravel()\n'
+            '                for r in range(h * w):\n'
+            '                    W[r, cols[r]] += wt.ravel()[r]\n'
+            '    W = sp.csr_matrix(W)\n'
+            '    return sp.diags(1 / np.asarray(W.sum(axis=1)).ravel()) @ W\n'
+        ),
+        # a floor so large that one gray level of noise is no edge, and neither is a real one
+        "floor": "FLOOR = 1e-2\n",
+    },
 }
 EXPECTED_OVERFIT_SCORES = {
     "a1_color_spaces": {"test_rgb_to_yuv": 3, "test_psnr": 3, "test_gray_baseline": 0, "test_yuv_to_rgb": 3},
@@ -247,6 +272,8 @@ EXPECTED_OVERFIT_SCORES = {
         "test_chroma_mse": 2, "test_cross_entropy": 0, "test_logits_gradient": 2,
         "test_joint_loss": 0, "test_train_step": 0,
     },
+    # the weights' border mistake runs through the system and the solve (their visible tests see it)
+    "a7_levin_scribbles": {"test_weights": 0, "test_floor": 0, "test_system": 0, "test_solve": 0},
 }
 
 
