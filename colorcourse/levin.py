@@ -39,23 +39,23 @@ average of the hint values, never outside their range. Hints pin values; they ne
 
 The solver, chosen by measurement (``python benchmarks/levin_solvers.py``: a course photo, 10
 hints of the evaluation protocol, the affinity, the system and both chroma channels; 5 runs each,
-round-robin; Intel Xeon, 2 cores, shared, load average 12-13 throughout; wall seconds, median
-[range], and the median CPU seconds of the process):
+round-robin; Intel Xeon, 2 cores, shared with other jobs, load average 8.6-9.6 during the run;
+wall seconds, median [range], and the median CPU seconds of the process):
 
-    ==========  ==========================  ==========================
-    solver      256 x 192                   512 x 384
-    ==========  ==========================  ==========================
-    direct      1.28 [1.18, 2.48], cpu 0.40  8.74 [7.25, 16.53], cpu 2.82
-    amg         1.83 [1.63, 4.01], cpu 0.58  14.29 [13.58, 23.00], cpu 5.30
-    ilu-gmres   1.57 [1.47, 1.91], cpu 0.47  9.40 [8.96, 12.82], cpu 3.66
-    ==========  ==========================  ==========================
+    ==========  ==============================  ===============================
+    solver      256 x 192                       512 x 384
+    ==========  ==============================  ===============================
+    direct      1.34 [1.16, 2.69], cpu 0.45     6.89 [6.33, 14.55], cpu 2.27
+    amg         5.05 [2.75, 5.41], cpu 0.89     16.87 [15.26, 27.34], cpu 5.37
+    ilu-gmres   2.67 [1.79, 4.26], cpu 0.63     10.56 [9.30, 17.34], cpu 3.31
+    ==========  ==============================  ===============================
 
 ``direct`` is SciPy's SuperLU (one factorisation for U and V), ``amg`` pyamg's classical
 multigrid as a GMRES preconditioner, ``ilu-gmres`` SciPy's GMRES with an incomplete-LU
-preconditioner; the iterative ones stop within 2e-5 of the exact chroma. The direct solver was
-the fastest at both sizes, in wall and in CPU time, so it is :data:`DEFAULT_SOLVER`. On this
-loaded machine the 2 s target at 512 px was not met (8.7 s wall, 2.8 s of CPU); the factorisation
-without pivoting (below) came after this run.
+preconditioner; the iterative ones ended within 2e-5 of the exact chroma. The direct solver was
+the fastest at both sizes, in wall and in CPU time (an earlier run at load 12-13 ranked them
+the same), so it is :data:`DEFAULT_SOLVER`. The target of 2 s at 512 px was not met on this
+loaded machine: 6.9 s of wall time, 2.3 s of CPU time.
 
 Taught in lesson 12 (guided colorization) and assignment A7, where the student builds
 :func:`levin_affinity` and :func:`levin_system`.
