@@ -268,10 +268,10 @@ def colorize_levin(gray: np.ndarray, hints: Hints, work_size: int | None = 512, 
     """``gray`` ``H x W`` in [0, 1] -> RGB ``H x W x 3`` float32 in [0, 1], colored from ``hints``.
 
     The system is solved at ``work_size`` pixels on the longer side (``None``: full size) and the
-    chroma upsampled to the photo's size by :func:`colorcourse.methods.colorize_full_resolution`,
+    chroma upsampled to the photo's size by :func:`colorcourse.full_resolution.colorize_full_resolution`,
     as every colorizer of the course is run; the luminance is the input's own, exactly.
     """
-    from .methods import colorize_full_resolution
+    from .full_resolution import colorize_full_resolution
 
     gray = np.asarray(gray)
     if gray.ndim != 2:

@@ -1,11 +1,11 @@
-"""methods.colorize_full_resolution on big photos: band by band, float32, the same numbers."""
+"""full_resolution.colorize_full_resolution on big photos: band by band, float32, the same numbers."""
 
 import numpy as np
 import pytest
 from skimage import data
 from skimage.transform import resize
 
-from colorcourse import methods
+from colorcourse import full_resolution, methods
 from colorcourse.color import merge_y_uv, rgb_to_gray, rgb_to_yuv
 from colorcourse.imageio import to_uint8
 from colorcourse.metrics import gray_baseline
@@ -15,7 +15,7 @@ from colorcourse.metrics import gray_baseline
 def test_banded_chroma_upsampling_is_skimages_bilinear_resize(small, big):
     uv = np.random.default_rng(0).normal(size=small + (2,))
     expected = resize(uv, big + (2,), order=1, preserve_range=True)
-    up = methods._ChromaUpsampler(uv, *big)
+    up = full_resolution._ChromaUpsampler(uv, *big)
     got = np.concatenate([up.rows(top, min(top + 30, big[0])) for top in range(0, big[0], 30)])
     assert got.dtype == np.float32
     np.testing.assert_allclose(got, expected, atol=2e-6)
@@ -32,9 +32,9 @@ def test_bands_do_not_change_the_result(monkeypatch, work_size):
     rgb = data.astronaut()[::2, ::2] / 255.0  # 256 x 256
     gray = rgb_to_gray(rgb)[:250, :230]
     rgb = rgb[:250, :230]
-    monkeypatch.setattr(methods, "BAND_ROWS", 10_000)
+    monkeypatch.setattr(full_resolution, "BAND_ROWS", 10_000)
     whole = methods.colorize_full_resolution(_oracle(rgb), gray, work_size)
-    monkeypatch.setattr(methods, "BAND_ROWS", 7)  # bands that do not divide the height
+    monkeypatch.setattr(full_resolution, "BAND_ROWS", 7)  # bands that do not divide the height
     banded = methods.colorize_full_resolution(_oracle(rgb), gray, work_size)
     assert whole.dtype == banded.dtype == np.float32
     np.testing.assert_array_equal(banded, whole)
@@ -102,11 +102,11 @@ def test_fusion_in_bands_is_the_whole_photo_at_once(monkeypatch, style):
     whole = methods.colorize_full_resolution(colorizer, gray, None)  # one band: the plain call
     np.testing.assert_array_equal(
         whole, methods.colorize_full_resolution(lambda g: colorizer(g), gray, None))
-    monkeypatch.setattr(methods, "FUSION_BAND_ROWS", 48)  # 5 bands, the last one 11 rows high
-    monkeypatch.setattr(methods, "BAND_ROWS", 40)
+    monkeypatch.setattr(full_resolution, "FUSION_BAND_ROWS", 48)  # 5 bands, the last one 11 rows high
+    monkeypatch.setattr(full_resolution, "BAND_ROWS", 40)
     calls = []
-    real = methods._fusion_in_bands
-    monkeypatch.setattr(methods, "_fusion_in_bands", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = full_resolution._fusion_in_bands
+    monkeypatch.setattr(full_resolution, "_fusion_in_bands", lambda *a, **k: calls.append(1) or real(*a, **k))
     banded = methods.colorize_full_resolution(colorizer, gray, None)
     assert calls == [1]
     np.testing.assert_allclose(banded, whole, atol=1e-5)
