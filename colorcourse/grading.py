@@ -49,6 +49,7 @@ SOURCE_DIR = repo_root() / "assignments" / "source"
 COURSE_ID = "colorcourse"
 SOLUTIONS_STUDENT = "solutions"  # submits the source notebook: must get full marks
 UNTOUCHED_STUDENT = "untouched"  # submits the release as handed out: must get zero
+AUTOGRADE_SECONDS_PER_ASSIGNMENT = 400  # the solutions and the blank release of one assignment
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
 _SECRET_BLOCK = re.compile(
     r"^[ \t]*###[ \t]*BEGIN (SOLUTION|HIDDEN TESTS)[ \t]*$(.*?)^[ \t]*###[ \t]*END \1[ \t]*$",
@@ -324,7 +325,10 @@ def round_trip(
         results[name] = RoundTrip(name, release_nb, find_leaks(source_nb, release_nb))
         _submit(course_dir, name, SOLUTIONS_STUDENT, source_nb.parent)
         _submit(course_dir, name, UNTOUCHED_STUDENT, release_nb.parent)
-    nbgrader(["autograde", f"--assignment={selection}", "--force"], course_dir)
+    # every submission runs its notebook: allow each assignment's two its own time (the capstone
+    # trains two small networks live; a busy shared machine is several times slower)
+    nbgrader(["autograde", f"--assignment={selection}", "--force"], course_dir,
+             timeout=AUTOGRADE_SECONDS_PER_ASSIGNMENT * len(names))
     for name, result in results.items():
         result.written = sorted(written_answer_cells(course_dir / "source" / name / f"{name}.ipynb"))
         # a blank answer must never reach a person: nbgrader scores it 0 by itself

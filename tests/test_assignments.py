@@ -220,10 +220,24 @@ OVERFIT = {
             "def gray_baseline(gray):\n"
             "    return np.stack([gray, gray, gray], axis=-1)  # no clipping, no shape check\n"
         ),
+        # the derived inverse, clipped: right inside the gamut (the visible test), hides what is not
+        "yuv_to_rgb": ("    return np.stack([r, g, b], axis=-1)", "    return np.clip(np.stack([r, g, b], axis=-1), 0, 1)"),
+    },
+    "a2_pixel_features": {
+        # per histogram, but 0 / 0 in a flat neighbourhood (no epsilon): NaN where the image is flat
+        "daisy_per_histogram": ("    hist = raw.reshape(h, w, 4, 8) + 1e-10", "    hist = raw.reshape(h, w, 4, 8)"),
     },
     "a3_joint_bilateral": {
         # correct in every way except that it ignores an explicit radius
         "joint_bilateral_filter": None,
+    },
+    "a4_fusion_layer": {
+        # splits the weights in two halves: right when C_global = C_mid (the visible network), not otherwise
+        "fusion_layer_split": ("    c_global = global_vec.shape[1]", "    c_global = conv.weight.shape[1] // 2"),
+    },
+    "a6_old_photographs": {
+        # the same grain field and scratches on every training photo: a fixed seed instead of a new one
+        "training_pair": ("seed=int(rng.integers(2**31))", "seed=0"),
     },
     "a5_joint_loss": {
         # the textbook formula: right on the visible batch, nan for big logits or no labels
@@ -261,7 +275,7 @@ OVERFIT = {
     },
 }
 EXPECTED_OVERFIT_SCORES = {
-    "a1_color_spaces": {"test_rgb_to_yuv": 3, "test_psnr": 3, "test_gray_baseline": 0, "test_yuv_to_rgb": 3},
+    "a1_color_spaces": {"test_rgb_to_yuv": 3, "test_psnr": 3, "test_gray_baseline": 0, "test_yuv_to_rgb": 0},
     "a3_joint_bilateral": {
         "test_spatial_weights": 2,
         "test_joint_bilateral_reference": 0,
@@ -272,12 +286,22 @@ EXPECTED_OVERFIT_SCORES = {
         "test_chroma_mse": 2, "test_cross_entropy": 0, "test_logits_gradient": 2,
         "test_joint_loss": 0, "test_train_step": 0,
     },
+    "a2_pixel_features": {"test_patch_features": 2, "test_daisy_features": 2, "test_daisy_per_histogram": 0,
+                          "test_predict_uv": 3},
+    "a4_fusion_layer": {"test_tile_global": 1, "test_global_features": 2, "test_fusion_layer_reference": 2,
+                        "test_fusion_layer_properties": 2, "test_fusion_layer_split": 0},
+    "a6_old_photographs": {"test_color_psnr": 2, "test_degradation_table": 3, "test_harm_table": 2,
+                           "test_load_scans": 1, "test_training_pair": 0},
     # the weights' border mistake runs through the system and the solve (their visible tests see it)
     "a7_levin_scribbles": {"test_weights": 0, "test_floor": 0, "test_system": 0, "test_solve": 0},
 }
 
 
 def _overfit_source(name, cell_id, code):
+    if isinstance(code, tuple):  # (solution line, wrong line): the solution with one mistake
+        solution = next(c.source for c in _source(name).cells if c.metadata.nbgrader.grade_id == cell_id)
+        assert code[0] in solution, (name, cell_id, code[0])
+        return solution.replace(code[0], code[1])
     if code is not None:
         return code
     # a3: the solution with the radius argument ignored
@@ -299,7 +323,8 @@ def test_hidden_tests_catch_answers_that_only_fit_the_visible_tests(course):
         target = course_dir / "submitted" / student / name
         target.mkdir(parents=True)
         nbformat.write(nb, str(target / f"{name}.ipynb"))
-    grading.nbgrader(["autograde", "--assignment=*", f"--student={student}", "--force"], course_dir)
+    grading.nbgrader(["autograde", "--assignment=*", f"--student={student}", "--force"], course_dir,
+                     timeout=grading.AUTOGRADE_SECONDS_PER_ASSIGNMENT * len(OVERFIT))
     for name, expected in EXPECTED_OVERFIT_SCORES.items():
         scores = grading.read_scores(course_dir, name, student)
         written = grading.written_answer_cells(grading.SOURCE_DIR / name / f"{name}.ipynb")
