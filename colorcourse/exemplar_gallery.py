@@ -1,0 +1,99 @@
+"""The README's by-example gallery: gray input | reference | colored after it | ground truth.
+
+    python -m colorcourse.exemplar_gallery --out docs/gallery_exemplar.jpg --force
+
+What ``colorcourse colorize PHOTO --reference REF`` gives. The photos are the ones of the
+automatic gallery (:mod:`colorcourse.gallery`: ``shift_test``, one per scene label); each one's
+reference is the next ``shift_test`` photo with the same scene label, the evaluation's
+"same label" pairing (:func:`colorcourse.exemplar_eval.same_label_partners`), not picked by eye,
+so the picture shows the case lesson 13 measures. The automatic result is shown beside it.
+
+Taught beside notebooks/13_colorization_by_example.ipynb.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from . import coursepack
+from .color import gray_to_rgb, rgb_to_gray
+from .exemplar_eval import same_label_partners
+from .gallery import pick_photos
+from .metrics import colorfulness, psnr
+
+
+def reference_pairs(photos: list[coursepack.Photo], split_photos: list[coursepack.Photo]):
+    """``[(photo, reference)]``: each of ``photos`` with the next photo of ``split_photos`` that has
+    its label (cyclic, in the split's order); photos alone with their label are left out."""
+    partners = same_label_partners([p.name for p in split_photos], [p.label for p in split_photos])
+    by_name = {p.name: p for p in split_photos}
+    return [(p, by_name[partners[p.name]]) for p in photos if partners.get(p.name) is not None]
+
+
+def exemplar_gallery_figure(pairs, automatic, by_example, width_per_panel: float = 2.4):
+    """A matplotlib figure: one row per ``(photo, reference)``; columns gray input, reference,
+    ``automatic(gray)``, ``by_example(gray, reference_rgb)``, ground truth; PSNR under each result."""
+    import matplotlib.pyplot as plt
+
+    columns = ["gray input", "reference", "automatic", "by example", "ground truth"]
+    fig, axes = plt.subplots(len(pairs), len(columns), squeeze=False,
+                             figsize=(width_per_panel * len(columns), width_per_panel * 0.8 * len(pairs)))
+    for row, (photo, reference) in enumerate(pairs):
+        gray = rgb_to_gray(np.asarray(photo.rgb, dtype=np.float64))
+        gray_rgb = gray_to_rgb(gray)
+        auto_rgb = np.clip(automatic(gray), 0, 1)
+        example_rgb = np.clip(by_example(gray, reference.rgb), 0, 1)
+        panels = [(gray_rgb, f"{psnr(gray_rgb, photo.rgb):.1f} dB (the baseline)"),
+                  (reference.rgb, f"{reference.label}: {reference.name}"[:34]),
+                  (auto_rgb, f"{psnr(auto_rgb, photo.rgb):.1f} dB, C {colorfulness(auto_rgb):.0f}"),
+                  (example_rgb, f"{psnr(example_rgb, photo.rgb):.1f} dB, C {colorfulness(example_rgb):.0f}"),
+                  (photo.rgb, f"{photo.label}, C {colorfulness(photo.rgb):.0f}")]
+        for col, (image, caption) in enumerate(panels):
+            ax = axes[row, col]
+            ax.imshow(image)
+            ax.set_xticks([]), ax.set_yticks([])
+            ax.set_xlabel(caption, fontsize=8)
+            if row == 0:
+                ax.set_title(columns[col], fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=Path("docs/gallery_exemplar.jpg"))
+    ap.add_argument("--photos", type=int, default=5)
+    ap.add_argument("--split", default="shift_test", help="course-pack split the photos and references come from")
+    ap.add_argument("--force", action="store_true", help="replace --out if it exists")
+    args = ap.parse_args(argv)
+    if args.out.exists() and not args.force:
+        print(f"refusing to overwrite {args.out} (use --force)", file=sys.stderr)
+        return 2
+    if args.photos < 1:
+        print("--photos must be a positive whole number", file=sys.stderr)
+        return 2
+    from . import methods
+
+    split_photos = coursepack.load_split(args.split)
+    pairs = reference_pairs(pick_photos(split_photos, args.photos), split_photos)
+    try:  # what the CLI runs: colorize PHOTO and colorize PHOTO --reference REF
+        fig = exemplar_gallery_figure(pairs, methods.load(methods.DEFAULT),
+                                      lambda gray, reference: methods.load_exemplar(methods.DEFAULT, reference)(gray))
+    except methods.ModelUnavailableError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = args.out.with_name(f".{args.out.name}.tmp{args.out.suffix}")
+    fig.savefig(tmp, dpi=80, pil_kwargs={"quality": 85} if args.out.suffix.lower() in (".jpg", ".jpeg") else None)
+    tmp.replace(args.out)  # never a half-written figure
+    print(f"wrote {args.out} ({args.out.stat().st_size // 1024} KiB): "
+          + ", ".join(f"{p.name} after {r.name}" for p, r in pairs))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
