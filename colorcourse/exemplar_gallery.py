@@ -2,10 +2,12 @@
 
     python -m colorcourse.exemplar_gallery --out docs/gallery_exemplar.jpg --force
 
-What ``colorcourse colorize PHOTO --reference REF`` gives. The photos are the ones of the
-automatic gallery (:mod:`colorcourse.gallery`: ``shift_test``, one per scene label); each one's
-reference is the next ``shift_test`` photo with the same scene label, the evaluation's
-"same label" pairing (:func:`colorcourse.exemplar_eval.same_label_partners`), not picked by eye,
+What ``colorcourse colorize PHOTO --reference REF`` does, with the model the evaluation
+(:mod:`colorcourse.exemplar_eval`) scores, so the picture and models/exemplar_results.md agree.
+The photos are the ones of the automatic gallery (:mod:`colorcourse.gallery`: ``shift_test``,
+one per scene label); each one's reference is the next ``shift_test`` photo with the same scene
+label, the evaluation's "same label" pairing
+(:func:`colorcourse.exemplar_eval.same_label_partners`), not picked by eye,
 so the picture shows the case lesson 13 measures. The automatic result is shown beside it.
 
 Taught beside notebooks/13_colorization_by_example.ipynb.
@@ -78,14 +80,20 @@ def main(argv=None) -> int:
         return 2
     from . import methods
 
+    from .exemplar import ExemplarColorizer
+    from .exemplar_eval import load_hint_model
+
     split_photos = coursepack.load_split(args.split)
     pairs = reference_pairs(pick_photos(split_photos, args.photos), split_photos)
-    try:  # what the CLI runs: colorize PHOTO and colorize PHOTO --reference REF
-        fig = exemplar_gallery_figure(pairs, methods.load(methods.DEFAULT),
-                                      lambda gray, reference: methods.load_exemplar(methods.DEFAULT, reference)(gray))
+    try:
+        automatic = methods.load(methods.DEFAULT)
+        model, weights = load_hint_model()  # the evaluation's model, so the picture matches its numbers
     except methods.ModelUnavailableError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
+    print(f"hint network: {weights}")
+    fig = exemplar_gallery_figure(pairs, automatic, lambda gray, reference: ExemplarColorizer(
+        reference, model=model, work_size=methods.WORK_SIZE[methods.DEFAULT])(gray))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_name(f".{args.out.name}.tmp{args.out.suffix}")
     fig.savefig(tmp, dpi=80, pil_kwargs={"quality": 85} if args.out.suffix.lower() in (".jpg", ".jpeg") else None)
