@@ -159,15 +159,54 @@ def levin_rhs(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return np.where(np.asarray(mask) > 0, values, 0.0).ravel().astype(np.float64)
 
 
-def _solve_direct(A: sp.csr_matrix, rhs: list[np.ndarray]) -> list[np.ndarray]:
+def nested_dissection(h: int, w: int, leaf: int = 4) -> np.ndarray:
+    """An elimination order of the pixels of an ``h x w`` photo (row-major indices) for the
+    direct solver: split the grid in two by its middle row (or column, whichever side is longer),
+    order each half the same way, recursively, and the dividing line last; blocks of at most
+    ``leaf x leaf`` pixels stay in row-major order.
+
+    Why: a 3x3 window never reaches across a whole row or column, so once the halves are
+    eliminated they never touch each other, and the fill-in of the factors stays inside each half
+    and on the dividing lines (George 1973's nested dissection; Cholesky or LU of a grid of N
+    pixels then costs O(N^1.5) operations, the least possible). A general-purpose ordering
+    (SuperLU's minimum degree) does not know the grid; this one does. Measured at 512 px:
+    factorisation 0.63 s of CPU against 1.7 s (leaf 4; 8: 0.70 s, 16: 0.97 s, 32: 1.8 s).
+    """
+    index = np.arange(h * w).reshape(h, w)
+    parts: list[np.ndarray] = []
+
+    def split(block: np.ndarray) -> None:
+        rows, cols = block.shape
+        if rows <= leaf and cols <= leaf:
+            parts.append(block.ravel())
+        elif rows >= cols:
+            split(block[: rows // 2])
+            split(block[rows // 2 + 1:])
+            parts.append(block[rows // 2])
+        else:
+            split(block[:, : cols // 2])
+            split(block[:, cols // 2 + 1:])
+            parts.append(block[:, cols // 2])
+
+    split(index)
+    return np.concatenate(parts)
+
+
+def _solve_direct(A: sp.csr_matrix, rhs: list[np.ndarray], shape: tuple[int, int]) -> list[np.ndarray]:
     from scipy.sparse.linalg import splu
 
-    # SuperLU. A's pattern is symmetric (the 3x3 stencil): minimum degree on A + A^T orders it
-    # well. No pivoting: A is an M-matrix, diagonally dominant by rows (strictly at the hints),
-    # so elimination on the diagonal is stable, and keeping the order cut the factor's fill from
-    # 23.9 M to 20.5 M entries and its time by a third at 512 px (measured).
-    lu = splu(A.tocsc(), permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0)
-    return [lu.solve(b) for b in rhs]  # one factorisation for every chroma channel
+    # SuperLU on A with its rows and columns in nested-dissection order (the same permutation on
+    # both sides keeps the identity rows and the diagonal where they were), told to keep that
+    # order. No pivoting: A is an M-matrix, diagonally dominant by rows (strictly at the hints),
+    # so elimination on the diagonal is stable, and pivoting would undo the order.
+    order = nested_dissection(*shape)
+    lu = splu(A[order][:, order].tocsc(), permc_spec="NATURAL", diag_pivot_thresh=0.0)
+    out = []
+    for b in rhs:  # one factorisation for every chroma channel
+        x = np.empty_like(b)
+        x[order] = lu.solve(b[order])
+        out.append(x)
+    return out
 
 
 def _solve_amg(A: sp.csr_matrix, rhs: list[np.ndarray]) -> list[np.ndarray]:
@@ -197,8 +236,9 @@ def _solve_ilu_gmres(A: sp.csr_matrix, rhs: list[np.ndarray]) -> list[np.ndarray
     return out
 
 
-def _solve(A: sp.csr_matrix, rhs: list[np.ndarray], solver: str) -> list[np.ndarray]:
-    """Solve ``A x = b`` for each ``b`` in ``rhs`` with one setup (factorisation, hierarchy)."""
+def _solve(A: sp.csr_matrix, rhs: list[np.ndarray], solver: str, shape: tuple[int, int]) -> list[np.ndarray]:
+    """Solve ``A x = b`` for each ``b`` in ``rhs`` with one setup (factorisation, hierarchy);
+    ``shape`` is the photo's ``(H, W)``, whose grid the direct solver's ordering follows."""
     from threadpoolctl import threadpool_limits
 
     solver = DEFAULT_SOLVER if solver == "auto" else solver
@@ -208,7 +248,7 @@ def _solve(A: sp.csr_matrix, rhs: list[np.ndarray], solver: str) -> list[np.ndar
     # cost more than they save (6x slower on a busy 2-core machine: benchmarks/levin_solvers.py).
     with threadpool_limits(limits=1, user_api="blas"):
         if solver == "direct":
-            return _solve_direct(A, rhs)
+            return _solve_direct(A, rhs, shape)
         if solver == "ilu-gmres":
             return _solve_ilu_gmres(A, rhs)
         return _solve_amg(A, rhs)
@@ -227,7 +267,7 @@ def solve_chroma(y: np.ndarray, values: np.ndarray, mask: np.ndarray, solver: st
     if not np.any(mask > 0):
         return np.zeros_like(values)
     A = levin_system(y, mask, scale, floor)
-    channels = _solve(A, [levin_rhs(values[..., c], mask) for c in range(values.shape[-1])], solver)
+    channels = _solve(A, [levin_rhs(values[..., c], mask) for c in range(values.shape[-1])], solver, y.shape)
     out = np.stack([x.reshape(y.shape) for x in channels], axis=-1)
     hinted = mask > 0
     out[hinted] = values[hinted]  # exact at the hints, whatever the solver's tolerance

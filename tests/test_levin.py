@@ -155,3 +155,50 @@ def test_bad_arguments_are_refused():
         levin.solve_channel(y, np.zeros((5, 5)), np.eye(5), solver="magic")
     with pytest.raises(ValueError, match="belong to"):
         levin.colorize_levin(y, Hints.empty((4, 4)))
+
+
+@pytest.mark.parametrize("h, w", [(1, 1), (1, 9), (9, 11), (37, 53), (64, 20)])
+def test_nested_dissection_orders_every_pixel_once_and_its_lines_separate_the_halves(h, w):
+    order = levin.nested_dissection(h, w)
+    assert np.array_equal(np.sort(order), np.arange(h * w))  # a permutation
+    if h * w > 16:
+        # the last pixels are the first dividing line (the middle row, or column if wider): without
+        # it the halves have no 3x3 neighbours across, so the factors' fill stays inside each half
+        by_rows = h >= w
+        line = order[-(w if by_rows else h):]
+        position = np.divmod(line, w)[0 if by_rows else 1]
+        assert np.all(position == (h if by_rows else w) // 2)
+        W = levin.levin_affinity(np.random.default_rng(4).uniform(size=(h, w))).tocoo()
+        pixel = np.divmod(np.arange(h * w), w)[0 if by_rows else 1]
+        after, on_line = pixel > position[0], np.isin(np.arange(h * w), line)
+        across = (after[W.row] != after[W.col]) & ~on_line[W.row] & ~on_line[W.col]
+        assert not across.any()
+
+
+def test_direct_solve_equals_scipys_general_sparse_solve():
+    from scipy.sparse.linalg import spsolve
+
+    rng = np.random.default_rng(5)
+    y = rng.uniform(0, 1, (37, 53))
+    y[:, 20:] *= 0.5
+    mask = (rng.uniform(size=y.shape) < 0.01).astype(float)
+    values = rng.uniform(-0.4, 0.4, y.shape)
+    want = spsolve(levin.levin_system(y, mask).tocsc(), levin.levin_rhs(values, mask)).reshape(y.shape)
+    assert np.allclose(levin.solve_channel(y, values, mask, solver="direct"), want, atol=1e-12)
+
+
+def test_the_solution_zeroes_every_unhinted_term_of_the_energy(small_case):
+    """The course minimises J over the unhinted pixels' terms (minimum 0). Summing J over every
+    pixel, hinted ones too, has another minimiser (least squares): a lower total J, but it leaves
+    the hints' range, which the weighted average never does (and it scored worse: levin.py)."""
+    y, values, mask = small_case
+    out = levin.solve_channel(y, values, mask).ravel()
+    L = np.eye(y.size) - levin.levin_affinity(y).toarray()
+    hinted = mask.ravel() > 0
+    assert np.abs((L @ out)[~hinted]).max() < 1e-12
+    all_terms = values.ravel().copy()
+    all_terms[~hinted] = np.linalg.lstsq(L[:, ~hinted], -L[:, hinted] @ values.ravel()[hinted], rcond=None)[0]
+    assert np.sum((L @ all_terms) ** 2) < np.sum((L @ out) ** 2)
+    hint_values = values.ravel()[hinted]
+    assert all_terms.min() < hint_values.min() - 1e-3 or all_terms.max() > hint_values.max() + 1e-3
+    assert hint_values.min() - 1e-9 <= out.min() and out.max() <= hint_values.max() + 1e-9
