@@ -43,9 +43,8 @@ restricted to them) was measured: it is not a weighted average of the hints, ove
 range, and on the 12 photos below scored +1.88 dB over gray against +3.77 dB for the system
 above, at 3.5 times the CPU time (1.24 s against 0.35 s at 384 x 256, both ordered as below:
 its matrix has 25 entries a row, not 9, and needs lines two pixels wide to split the grid). The
-course keeps the
-sum over the unhinted pixels, whose minimum is 0 and is reached by the square system ``A u = b``
-(tests/test_levin.py checks both properties).
+course keeps the sum over the unhinted pixels, whose minimum is 0 and is reached by the square
+system ``A u = b`` (tests/test_levin.py checks both properties).
 
 The solver, chosen by measurement (``python benchmarks/levin_solvers.py``: a course photo, 10
 hints of the evaluation protocol, the affinity, the system and both chroma channels; 5 runs each,
