@@ -43,6 +43,12 @@ def _pretrained(**_) -> Colorizer:
     return PretrainedColorizer(load_model())
 
 
+def _hinted(**_) -> Colorizer:
+    from .fusion.hinted import HintedColorizer, load_model
+
+    return HintedColorizer(load_model())  # without hints: the default's colors (its decoder, frozen)
+
+
 def _levin(**_) -> Colorizer:
     from .levin import LevinColorizer
 
@@ -51,6 +57,7 @@ def _levin(**_) -> Colorizer:
 
 METHODS: dict[str, Callable[..., Colorizer]] = {
     "pretrained": _pretrained, "fusion": _fusion, "cheng": _cheng, "gray": _gray, "levin": _levin,
+    "hinted": _hinted,
 }
 # What each method is, for --help and the README.
 DESCRIPTIONS = {
@@ -61,16 +68,17 @@ DESCRIPTIONS = {
     "gray": "the baseline every method must beat: no chroma at all",
     "levin": "Levin et al. 2004: the colors of your hints (--hints) spread to neighbours of similar gray level; "
              "needs hints",
+    "hinted": "Zhang et al. 2017's idea on the default: your hints (--hints) as extra decoder inputs; no hints: the default",
 }
 DEFAULT = "pretrained"  # the best method on the out-of-domain validation split (models/results.md)
 # Longer side (pixels) each method works at; the chroma is upsampled from there. The fusion
 # network handles any size itself (tiled), so it gets the photo at full resolution. The
 # pretrained encoder saw 224 px crops of photos 256 px high: it recognises objects at about that
 # scale, so it works at 512 px and the chroma (which our eyes see at low resolution) is upsampled.
-WORK_SIZE = {"gray": None, "cheng": 512, "fusion": None, "pretrained": 512, "levin": 512}
+WORK_SIZE = {"gray": None, "cheng": 512, "fusion": None, "pretrained": 512, "levin": 512, "hinted": 512}
 # Methods that take user hints (``colorize --hints``): True when they need them. The default
 # takes them through the hint network (colorcourse.fusion.hinted), the others take none.
-HINTS = {"levin": True, "pretrained": False}
+HINTS = {"levin": True, "pretrained": False, "hinted": False}
 # Methods that take a reference photo (``colorize --reference``): its colors warped by deep
 # correspondence onto the photo, through the hint network (colorcourse.exemplar).
 REFERENCE = ("pretrained",)

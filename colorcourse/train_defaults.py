@@ -6,7 +6,9 @@ The Cheng models come from ``colorcourse.cheng.train``, the fusion models from
 ``colorcourse.fusion.train`` with the seeded settings recorded in
 :data:`colorcourse.fusion.report.TRAINING_COMMANDS`, and the pretrained-encoder decoders (the
 default colorizer) from ``colorcourse.fusion.train_pretrained`` with
-:data:`colorcourse.fusion.train_pretrained.TRAINING_COMMANDS`. Everything is written under ``--out``
+:data:`colorcourse.fusion.train_pretrained.TRAINING_COMMANDS`, and the hint network from
+``colorcourse.fusion.train_hinted`` (:data:`~colorcourse.fusion.train_hinted.TRAINING_COMMAND`),
+started from the default decoder just retrained in ``--out``. Everything is written under ``--out``
 (``build/models`` by default), never over the shipped ``models/`` unless that folder is named
 *and* ``--force`` is given: a student's retrained models and the course's defaults stay apart.
 About 60 minutes on a 2-core CPU; to use the results, point ``COLORCOURSE_MODELS`` at the folder.
@@ -34,7 +36,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=Path("build/models"))
     ap.add_argument("--force", action="store_true", help="replace model files already in --out")
-    ap.add_argument("--only", choices=["cheng", "fusion", "pretrained"], help="retrain one family only")
+    ap.add_argument("--only", choices=["cheng", "fusion", "pretrained", "hinted"], help="retrain one family only")
     args = ap.parse_args(argv)
 
     from colorcourse.cheng import train as cheng_train
@@ -78,6 +80,20 @@ def main(argv=None) -> int:
             if code:
                 return code
             seconds[name] = time.perf_counter() - start
+    if args.only in (None, "hinted"):
+        from colorcourse.fusion import train_hinted
+
+        module = "colorcourse.fusion.train_hinted"
+        hinted_args = fusion_arguments(train_hinted.TRAINING_COMMAND, args.out, module)
+        default = args.out / "pretrained_fusion.safetensors"  # the hint network starts from this default
+        if default.is_file():
+            hinted_args += ["--init", str(default)]
+        print(f"== hinted_fusion: python -m {module} {shlex.join(hinted_args)}", flush=True)
+        start = time.perf_counter()
+        code = train_hinted.main(hinted_args + (["--force"] if args.force else []))
+        if code:
+            return code
+        seconds["hinted_fusion"] = time.perf_counter() - start
     print("\ntraining time (s):")
     for name, s in seconds.items():
         print(f"  {name:24s} {s:8.1f}")
