@@ -14,7 +14,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = ["startup.py", "default_timing.py", "cheng_timing.py", "fusion_timing.py", "train_throughput.py",
-              "levin_solvers.py"]
+              "levin_solvers.py", "hint_update.py"]
 
 
 def main() -> int:

@@ -324,11 +324,13 @@ class HintSession:
     def predict_ab(self, hints=None, gain: float | None = None) -> np.ndarray:
         """``H x W x 2`` float32 a*b* at full size, times the stored gain (or ``gain``)."""
         gain = self.gain_for(hints) if gain is None else gain
-        return upsample_ab(self.predict_ab_grid(hints) * gain, self.shape)
+        return upsample_ab(self.predict_ab_grid(hints), self.shape) * np.float32(gain)
 
     def colorize(self, hints=None, gain: float | None = None) -> np.ndarray:
-        """RGB ``H x W x 3`` float32 in [0, 1]; its lightness is the input's own."""
-        return ab_to_rgb(self.gray, self.predict_ab(hints, gain), 1.0)
+        """RGB ``H x W x 3`` float32 in [0, 1]; its lightness is the input's own. Without hints,
+        the same numbers as :func:`colorcourse.fusion.pretrained.colorize` (same operations)."""
+        gain = self.gain_for(hints) if gain is None else gain
+        return ab_to_rgb(self.gray, upsample_ab(self.predict_ab_grid(hints), self.shape), gain)
 
     def suggest_colors(self, x: float, y: float, k: int = 6) -> list[str] | None:
         """Zhang et al.'s palette needs a classification head, which this model does not have."""

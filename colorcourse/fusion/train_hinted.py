@@ -136,9 +136,9 @@ def calibrate(model: hinted.HintedFusionNet, photos, points=CALIBRATION_POINTS, 
         true_colorfulness = colorfulness(rgb)
         for n in points:
             hints = evaluation_hints(true_ab, n, seed=seed + index) if n else None
-            grid_ab = session.predict_ab_grid(hints)
+            ab = upsample_ab(session.predict_ab_grid(hints), gray.shape)
             for g in calibration.GAINS:
-                out = ab_to_rgb(gray, upsample_ab(grid_ab * g, gray.shape), 1.0)
+                out = ab_to_rgb(gray, ab, g)
                 scores[n, g].append({"psnr": psnr(out, rgb), "colorfulness": colorfulness(out),
                                      "true_colorfulness": true_colorfulness})
     table = pd.DataFrame([{"points": n, "gain": g} | calibration.summarize_setting(pd.DataFrame(rows))
