@@ -202,7 +202,7 @@ class ExemplarSession:
         ab, conf = self.correspondence.on_grid(s.grid)
         with torch.inference_mode():
             if blend == "network":  # dense hints, the confidence as their mask
-                return s.model.decode(s.maps, s.pooled, ab, conf) * AB_SCALE * s.model.hint_gain
+                return s.model.decode(s.maps, s.pooled, ab, conf, s.guide, s.automatic) * AB_SCALE * s.model.hint_gain
             auto = s.model.decode(s.maps, s.pooled) * AB_SCALE * s.model.chroma_gain
             return conf * ab + (1.0 - conf) * auto
 
