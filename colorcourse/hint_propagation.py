@@ -35,9 +35,11 @@ tau 0.1, s 10          +0.87   +1.00   +1.37   +1.88   +2.51
 no propagation         +0.65 (the automatic colorizer, the same for every count)
 ====================  ======  ======  ======  ======  ======
 
-(sigma_L = 10 in every row; the decoder's hint inputs alone, without propagation, moved these
-photos by less than 0.2 dB at 10 hints after a short training: a network learns to carry a
-hint across a photo only from far more training than minutes on 2 cores.)
+(sigma_L = 10 in every row, the network's colors from the shipped default decoder.) With the
+trained hint network (:mod:`colorcourse.fusion.hinted`) behind it, on the same 40 photos at 10
+hints: +5.03 dB over gray with this attention, +3.84 with the decoder's hint inputs alone: a
+decoder trained for minutes on 2 cores carries a hint across a photo less far than the frozen
+encoder's features do.
 
 Cost: one matrix product of ``P x C`` features with the ``C x K`` hinted ones (``P`` grid cells,
 ``K`` hinted cells): about a millisecond at a 512 px working size with 10 hints.

@@ -244,3 +244,10 @@ def test_make_models_retrains_the_hint_network_into_its_folder_without_overwriti
     assert train_defaults.main(["--out", str(tmp_path), "--only", "hinted"]) == 2
     assert "exists" in capsys.readouterr().err
     assert mine.read_bytes() == b"a student's hint network"
+
+
+def test_a_session_refuses_an_unknown_way_to_spread_hints():
+    from colorcourse.fusion import hinted
+
+    with pytest.raises(ValueError, match="spread must be one of"):
+        hinted.HintSession(None, np.zeros((16, 16), dtype=np.float32), spread="bogus")

@@ -29,6 +29,12 @@ hint weights start at zero, so a fresh model is exactly the shipped default deco
 (:func:`from_pretrained`); a missing hint is a zero input, so without hints the hint weights
 never change the output.
 
+How far a hint reaches: by default a session also spreads the hints by attention over the
+frozen encoder's features (:mod:`colorcourse.hint_propagation`): every cell takes the colors of
+the hinted cells it looks like, and keeps the decoder's colors where none is alike. On the 40
+``shift_val`` photos at 10 hints this gave +5.03 dB over gray against +3.84 for the decoder's
+hint inputs alone (``HintSession(..., spread="network")``).
+
 Two chroma gains are stored, both chosen on ``shift_val`` by :mod:`colorcourse.calibration`:
 ``chroma_gain`` for a photo without hints (the automatic colorizer) and ``hint_gain`` with hints.
 """
@@ -47,6 +53,7 @@ from torch import nn
 from colorcourse import encoder as enc
 from colorcourse.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from colorcourse.color import AB_SCALE
+from colorcourse.hint_propagation import blend, grid_features, propagate
 from colorcourse.fusion.pretrained import (
     PretrainedConfig, PretrainedFusionDecoder, ab_to_rgb, upsample_ab,
 )
@@ -67,6 +74,11 @@ SPREAD_RANGE = 0.1
 _CONFIDENCE_FLOOR = 1e-12  # spread weight below which a cell counts as unreached
 DEFAULT_WORK_SIZE = 512  # as methods.WORK_SIZE["pretrained"]: the scale the encoder recognises objects at
 MIN_SIDE = 8
+# How a session spreads the hints over the photo: "attention" (the encoder's features decide which
+# cells share a hint's color, colorcourse.hint_propagation; the network's colors where no hint is
+# alike) or "network" (the decoder's hint inputs alone).
+SPREADS = ("attention", "network")
+DEFAULT_SPREAD = "attention"
 _POOL = (1, 2, 4, 8)  # from the stride-4 grid to strides 4, 8, 16, 32
 
 
@@ -289,7 +301,10 @@ class HintSession:
     stretches the grid back over the photo.
     """
 
-    def __init__(self, model: HintedFusionNet, gray: np.ndarray, work_size: int | None = DEFAULT_WORK_SIZE):
+    def __init__(self, model: HintedFusionNet, gray: np.ndarray, work_size: int | None = DEFAULT_WORK_SIZE,
+                 spread: str = DEFAULT_SPREAD):
+        if spread not in SPREADS:
+            raise ValueError(f"spread must be one of {SPREADS}, got {spread!r}")
         self.model = model.eval()
         self.gray = _check_gray(gray)
         self.shape = tuple(self.gray.shape)
@@ -300,6 +315,13 @@ class HintSession:
             self.automatic = model.decode(self.maps, self.pooled)  # the output without hints, kept
         self.grid = tuple(self.maps[0].shape[-2:])
         self.guide = grid_guide(torch.from_numpy(small)[None, None], self.grid)
+        self.spread = spread
+        if spread == "attention":  # what the hints are compared with, once per photo
+            from colorcourse.color import gray_to_lightness
+
+            self.features = grid_features(self.maps)  # P x C unit vectors
+            lightness = torch.from_numpy(np.asarray(gray_to_lightness(small), dtype=np.float32))[None, None]
+            self.lightness = F.interpolate(lightness, size=self.grid, mode="area")[0, 0].numpy().ravel()
 
     def _hint_tensors(self, hints):
         if hints is None or len(hints) == 0:
@@ -316,7 +338,16 @@ class HintSession:
         if hint_ab is None:
             return self.automatic * AB_SCALE
         with torch.inference_mode():
-            return self.model.decode(self.maps, self.pooled, hint_ab, mask, self.guide, self.automatic) * AB_SCALE
+            network = self.model.decode(self.maps, self.pooled, hint_ab, mask, self.guide, self.automatic) * AB_SCALE
+        if self.spread == "network":
+            return network
+        # Attention (colorcourse.hint_propagation): each cell takes the colors of the hinted cells
+        # it looks like; where none is alike, the network's own colors stay.
+        index = np.flatnonzero(mask[0, 0].numpy().ravel() > 0)
+        colors = hint_ab[0].reshape(2, -1)[:, index].T.numpy()
+        spread_ab, confidence = propagate(self.features, self.lightness, index, colors)
+        mixed = blend(spread_ab, confidence, network[0].reshape(2, -1).T.numpy())
+        return torch.from_numpy(mixed.T.reshape(1, 2, *self.grid).copy())
 
     def gain_for(self, hints) -> float:
         return self.model.chroma_gain if hints is None or len(hints) == 0 else self.model.hint_gain
