@@ -377,6 +377,7 @@ class HintedColorizer:
     def __init__(self, model: HintedFusionNet | None = None, work_size: int | None = DEFAULT_WORK_SIZE):
         self.model = model if model is not None else load_model()
         self.work_size = work_size
+        self.chroma_gain = None  # as PretrainedColorizer's: None = the model's stored gains (without / with hints)
 
     def __call__(self, gray: np.ndarray, hints=None) -> np.ndarray:
         return HintSession(self.model, gray, self.work_size).colorize(hints)
