@@ -22,10 +22,9 @@ from pathlib import Path
 import numpy as np
 
 from . import coursepack
-from .color import gray_to_rgb, rgb_to_gray
+from .color import rgb_to_gray
 from .exemplar_eval import same_label_partners
-from .gallery import pick_photos
-from .metrics import colorfulness, psnr
+from .gallery import draw_row, gray_panel, pick_photos, result_panel, save_figure, truth_panel
 
 
 def reference_pairs(photos: list[coursepack.Photo], split_photos: list[coursepack.Photo]):
@@ -46,21 +45,11 @@ def exemplar_gallery_figure(pairs, automatic, by_example, width_per_panel: float
                              figsize=(width_per_panel * len(columns), width_per_panel * 0.8 * len(pairs)))
     for row, (photo, reference) in enumerate(pairs):
         gray = rgb_to_gray(np.asarray(photo.rgb, dtype=np.float64))
-        gray_rgb = gray_to_rgb(gray)
-        auto_rgb = np.clip(automatic(gray), 0, 1)
-        example_rgb = np.clip(by_example(gray, reference.rgb), 0, 1)
-        panels = [(gray_rgb, f"{psnr(gray_rgb, photo.rgb):.1f} dB (the baseline)"),
-                  (reference.rgb, f"{reference.label}: {reference.name}"[:34]),
-                  (auto_rgb, f"{psnr(auto_rgb, photo.rgb):.1f} dB, C {colorfulness(auto_rgb):.0f}"),
-                  (example_rgb, f"{psnr(example_rgb, photo.rgb):.1f} dB, C {colorfulness(example_rgb):.0f}"),
-                  (photo.rgb, f"{photo.label}, C {colorfulness(photo.rgb):.0f}")]
-        for col, (image, caption) in enumerate(panels):
-            ax = axes[row, col]
-            ax.imshow(image)
-            ax.set_xticks([]), ax.set_yticks([])
-            ax.set_xlabel(caption, fontsize=8)
-            if row == 0:
-                ax.set_title(columns[col], fontsize=10)
+        auto_rgb = automatic(gray)
+        example_rgb = by_example(gray, reference.rgb)
+        panels = [gray_panel(gray, photo), (reference.rgb, f"{reference.label}: {reference.name}"[:34]),
+                  result_panel(auto_rgb, photo), result_panel(example_rgb, photo), truth_panel(photo)]
+        draw_row(axes[row], panels, columns if row == 0 else None)
     fig.tight_layout()
     return fig
 
@@ -94,10 +83,7 @@ def main(argv=None) -> int:
     print(f"hint network: {weights}")
     fig = exemplar_gallery_figure(pairs, automatic, lambda gray, reference: ExemplarColorizer(
         reference, model=model, work_size=methods.WORK_SIZE[methods.DEFAULT])(gray))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_name(f".{args.out.name}.tmp{args.out.suffix}")
-    fig.savefig(tmp, dpi=80, pil_kwargs={"quality": 85} if args.out.suffix.lower() in (".jpg", ".jpeg") else None)
-    tmp.replace(args.out)  # never a half-written figure
+    save_figure(fig, args.out)
     print(f"wrote {args.out} ({args.out.stat().st_size // 1024} KiB): "
           + ", ".join(f"{p.name} after {r.name}" for p, r in pairs))
     return 0

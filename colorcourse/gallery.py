@@ -48,21 +48,52 @@ def gallery_figure(photos: list[coursepack.Photo], colorizers: dict, width_per_p
                              figsize=(width_per_panel * len(columns), width_per_panel * 0.8 * len(photos)))
     for row, photo in enumerate(photos):
         gray = rgb_to_gray(photo.rgb.astype(np.float64))
-        gray_rgb = gray_to_rgb(gray)
-        panels = [(gray_rgb, f"{psnr(gray_rgb, photo.rgb):.1f} dB (the baseline)")]
-        for colorize in colorizers.values():
-            rgb = np.clip(colorize(gray), 0, 1)
-            panels.append((rgb, f"{psnr(rgb, photo.rgb):.1f} dB, C {colorfulness(rgb):.0f}"))
-        panels.append((photo.rgb, f"{photo.label}, C {colorfulness(photo.rgb):.0f}"))
-        for col, (image, caption) in enumerate(panels):
-            ax = axes[row, col]
-            ax.imshow(image)
-            ax.set_xticks([]), ax.set_yticks([])
-            ax.set_xlabel(caption, fontsize=8)
-            if row == 0:
-                ax.set_title(columns[col], fontsize=10)
+        panels = [gray_panel(gray, photo)]
+        panels += [result_panel(colorize(gray), photo) for colorize in colorizers.values()]
+        panels.append(truth_panel(photo))
+        draw_row(axes[row], panels, columns if row == 0 else None)
     fig.tight_layout()
     return fig
+
+
+# The pieces every gallery of the course draws with (this one, guided_gallery, exemplar_gallery).
+
+
+def gray_panel(gray: np.ndarray, photo) -> tuple[np.ndarray, str]:
+    """The gray input and its PSNR: the baseline every result is read against."""
+    gray_rgb = gray_to_rgb(gray)
+    return gray_rgb, f"{psnr(gray_rgb, photo.rgb):.1f} dB (the baseline)"
+
+
+def result_panel(rgb: np.ndarray, photo) -> tuple[np.ndarray, str]:
+    """A colorized photo (clipped to [0, 1]) with its PSNR and colorfulness."""
+    rgb = np.clip(rgb, 0, 1)
+    return rgb, f"{psnr(rgb, photo.rgb):.1f} dB, C {colorfulness(rgb):.0f}"
+
+
+def truth_panel(photo) -> tuple[np.ndarray, str]:
+    return photo.rgb, f"{photo.label}, C {colorfulness(photo.rgb):.0f}"
+
+
+def draw_row(axes_row, panels, titles=None) -> None:
+    """``panels`` (image, caption) into one row of axes; column ``titles`` on the first row only."""
+    for col, (image, caption) in enumerate(panels):
+        ax = axes_row[col]
+        ax.imshow(image)
+        ax.set_xticks([]), ax.set_yticks([])
+        ax.set_xlabel(caption, fontsize=8)
+        if titles is not None:
+            ax.set_title(titles[col], fontsize=10)
+
+
+def save_figure(fig, out: Path) -> Path:
+    """Write ``fig`` to ``out`` (JPEG at quality 85 by its suffix) through a temporary file, so a
+    reader never sees a half-written figure."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp{out.suffix}")
+    fig.savefig(tmp, dpi=80, pil_kwargs={"quality": 85} if out.suffix.lower() in (".jpg", ".jpeg") else None)
+    tmp.replace(out)
+    return out
 
 
 def main(argv=None) -> int:
@@ -79,10 +110,7 @@ def main(argv=None) -> int:
     colorizers = {name: methods.load(name) for name in GALLERY_METHODS}
     colorizers = {f"{name}{' (default)' if name == methods.DEFAULT else ''}": c for name, c in colorizers.items()}
     fig = gallery_figure(photos, colorizers)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_name(f".{args.out.name}.tmp{args.out.suffix}")
-    fig.savefig(tmp, dpi=80, pil_kwargs={"quality": 85} if args.out.suffix.lower() in (".jpg", ".jpeg") else None)
-    tmp.replace(args.out)  # never a half-written figure
+    save_figure(fig, args.out)
     print(f"wrote {args.out} ({args.out.stat().st_size // 1024} KiB): {', '.join(p.name for p in photos)}")
     return 0
 

@@ -21,10 +21,9 @@ from pathlib import Path
 import numpy as np
 
 from . import coursepack
-from .color import gray_to_rgb, rgb_to_gray, rgb_to_lab
-from .gallery import pick_photos
+from .color import rgb_to_gray, rgb_to_lab
+from .gallery import draw_row, gray_panel, pick_photos, result_panel, save_figure, truth_panel
 from .hints import Hints, evaluation_hints
-from .metrics import colorfulness, psnr
 
 GALLERY_POINTS = 5
 GALLERY_PATCH = 9  # the evaluation protocol's square side, px
@@ -51,20 +50,11 @@ def guided_gallery_figure(photos: list[coursepack.Photo], automatic, guided, n_p
     for row, photo in enumerate(photos):
         gray = rgb_to_gray(np.asarray(photo.rgb, dtype=np.float64))
         hints = gallery_hints(photo, n_points, patch, seed + row)
-        gray_rgb = gray_to_rgb(gray)
-        auto_rgb = np.clip(automatic(gray), 0, 1)
-        guided_rgb = np.clip(guided(gray, hints), 0, 1)
-        panels = [(gray_rgb, f"{psnr(gray_rgb, photo.rgb):.1f} dB (the baseline)"),
-                  (auto_rgb, f"{psnr(auto_rgb, photo.rgb):.1f} dB, C {colorfulness(auto_rgb):.0f}"),
-                  (guided_rgb, f"{psnr(guided_rgb, photo.rgb):.1f} dB, C {colorfulness(guided_rgb):.0f}"),
-                  (photo.rgb, f"{photo.label}, C {colorfulness(photo.rgb):.0f}")]
-        for col, (image, caption) in enumerate(panels):
-            ax = axes[row, col]
-            ax.imshow(image)
-            ax.set_xticks([]), ax.set_yticks([])
-            ax.set_xlabel(caption, fontsize=8)
-            if row == 0:
-                ax.set_title(columns[col], fontsize=10)
+        auto_rgb = automatic(gray)
+        guided_rgb = guided(gray, hints)
+        panels = [gray_panel(gray, photo), result_panel(auto_rgb, photo), result_panel(guided_rgb, photo),
+                  truth_panel(photo)]
+        draw_row(axes[row], panels, columns if row == 0 else None)
         if len(hints):  # where the clicks were: the outline of the hinted squares
             _, mask = hints.dense()
             axes[row, 2].contour(mask, levels=[0.5], colors="white", linewidths=1.2)
@@ -98,10 +88,7 @@ def main(argv=None) -> int:
         return 1
     photos = pick_photos(coursepack.load_split(args.split), args.photos)
     fig = guided_gallery_figure(photos, automatic, guided, n_points=args.points, seed=args.seed)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_name(f".{args.out.name}.tmp{args.out.suffix}")
-    fig.savefig(tmp, dpi=80, pil_kwargs={"quality": 85} if args.out.suffix.lower() in (".jpg", ".jpeg") else None)
-    tmp.replace(args.out)  # never a half-written figure
+    save_figure(fig, args.out)
     print(f"wrote {args.out} ({args.out.stat().st_size // 1024} KiB): {', '.join(p.name for p in photos)}")
     return 0
 
