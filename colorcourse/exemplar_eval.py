@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import cli_types
 from .color import gray_baseline, rgb_to_gray
 from .metrics import colorfulness, markdown_table, paired_difference, psnr, ssim
 
@@ -175,7 +176,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, help="per-photo CSV (the Markdown report goes beside it, .md)")
     parser.add_argument("--limit", type=int, default=None, help="first N shift_test photos (default: all)")
     parser.add_argument("--force", action="store_true", help="replace existing result files")
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     args = parser.parse_args(argv)
+    return cli_types.run_command(lambda: _run(args), debug=args.debug)  # any error: one line
+
+
+def _run(args) -> int:
     out = Path(args.out)
     md = out.with_suffix(".md")
     existing = [str(p) for p in (out, md) if p.exists()]

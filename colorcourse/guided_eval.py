@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from colorcourse import cli_types
 from colorcourse.color import gray_baseline, rgb_to_gray, rgb_to_lab
 from colorcourse.metrics import colorfulness, markdown_table, paired_difference, psnr
 
@@ -284,6 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--limit", type=int, help="first N photos of each split (a quick look, not a result)")
     ap.add_argument("--force", action="store_true", help="replace --out (and its .md) if they exist")
     ap.add_argument("--quiet", action="store_true")
+    ap.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     return ap
 
 
@@ -302,6 +304,10 @@ def check_arguments(args) -> str | None:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    return cli_types.run_command(lambda: _run(args), debug=args.debug)  # any error: one line
+
+
+def _run(args) -> int:
     problem = check_arguments(args)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
@@ -312,7 +318,8 @@ def main(argv=None) -> int:
     try:
         photos = coursepack.load_split(args.split, limit=args.limit)
     except Exception as e:
-        print(f"error: --split {args.split}: {e}", file=sys.stderr)
+        print(f"error: --split {cli_types.printable(args.split)}: {cli_types.error_line(e).removeprefix('error: ')}",
+              file=sys.stderr)
         return 2
     methods = load_methods(args.methods)
     points = sorted(set(args.points))

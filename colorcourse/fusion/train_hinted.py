@@ -50,7 +50,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from colorcourse import calibration, encoder as enc
+from colorcourse import calibration, cli_types, encoder as enc
 from colorcourse.color import rgb_to_gray, rgb_to_lab
 from colorcourse.fusion import hinted
 from colorcourse.fusion.pretrained import ab_to_rgb, regression_loss, upsample_ab
@@ -258,6 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--log-every", type=int, default=100, help="steps between validation losses")
     ap.add_argument("--force", action="store_true", help="replace --out if it exists")
     ap.add_argument("--quiet", action="store_true")
+    ap.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     return ap
 
 
@@ -287,6 +288,10 @@ def check_arguments(args) -> str | None:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    return cli_types.run_command(lambda: _run(args), debug=args.debug)  # any error: one line
+
+
+def _run(args) -> int:
     problem = check_arguments(args)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
