@@ -15,16 +15,16 @@ Taught beside notebooks/13_colorization_by_example.ipynb.
 
 from __future__ import annotations
 
-import argparse
 import sys
-from pathlib import Path
 
 import numpy as np
 
 from . import coursepack
 from .color import rgb_to_gray
 from .exemplar_eval import same_label_partners
-from .gallery import draw_row, gray_panel, pick_photos, result_panel, save_figure, truth_panel
+from .gallery import (
+    draw_row, gallery_parser, gray_panel, pick_photos, refuses_to_overwrite, result_panel, save_figure, truth_panel,
+)
 
 
 def reference_pairs(photos: list[coursepack.Photo], split_photos: list[coursepack.Photo]):
@@ -55,14 +55,9 @@ def exemplar_gallery_figure(pairs, automatic, by_example, width_per_panel: float
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", type=Path, default=Path("docs/gallery_exemplar.jpg"))
-    ap.add_argument("--photos", type=int, default=5)
-    ap.add_argument("--split", default="shift_test", help="course-pack split the photos and references come from")
-    ap.add_argument("--force", action="store_true", help="replace --out if it exists")
-    args = ap.parse_args(argv)
-    if args.out.exists() and not args.force:
-        print(f"refusing to overwrite {args.out} (use --force)", file=sys.stderr)
+    args = gallery_parser(__doc__.splitlines()[0], "docs/gallery_exemplar.jpg",
+                          "course-pack split the photos and references come from").parse_args(argv)
+    if refuses_to_overwrite(args):
         return 2
     if args.photos < 1:
         print("--photos must be a positive whole number", file=sys.stderr)

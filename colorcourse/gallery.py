@@ -96,15 +96,28 @@ def save_figure(fig, out: Path) -> Path:
     return out
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", type=Path, default=Path("docs/gallery.jpg"))
+def gallery_parser(description: str, default_out: str,
+                   split_help: str = "course-pack split the photos come from") -> argparse.ArgumentParser:
+    """The options every gallery command takes: --out, --photos, --split, --force."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--out", type=Path, default=Path(default_out))
     ap.add_argument("--photos", type=int, default=5)
-    ap.add_argument("--split", default="shift_test", help="course-pack split the photos come from")
+    ap.add_argument("--split", default="shift_test", help=split_help)
     ap.add_argument("--force", action="store_true", help="replace --out if it exists")
-    args = ap.parse_args(argv)
+    return ap
+
+
+def refuses_to_overwrite(args) -> bool:
+    """True (and says so) when --out exists and --force was not given."""
     if args.out.exists() and not args.force:
         print(f"refusing to overwrite {args.out} (use --force)", file=sys.stderr)
+        return True
+    return False
+
+
+def main(argv=None) -> int:
+    args = gallery_parser(__doc__.splitlines()[0], "docs/gallery.jpg").parse_args(argv)
+    if refuses_to_overwrite(args):
         return 2
     photos = pick_photos(coursepack.load_split(args.split), args.photos)
     colorizers = {name: methods.load(name) for name in GALLERY_METHODS}

@@ -14,15 +14,15 @@ Taught beside notebooks/12_guided_colorization.ipynb.
 
 from __future__ import annotations
 
-import argparse
 import sys
-from pathlib import Path
 
 import numpy as np
 
 from . import coursepack
 from .color import rgb_to_gray, rgb_to_lab
-from .gallery import draw_row, gray_panel, pick_photos, result_panel, save_figure, truth_panel
+from .gallery import (
+    draw_row, gallery_parser, gray_panel, pick_photos, refuses_to_overwrite, result_panel, save_figure, truth_panel,
+)
 from .hints import Hints, evaluation_hints
 
 GALLERY_POINTS = 5
@@ -64,16 +64,11 @@ def guided_gallery_figure(photos: list[coursepack.Photo], automatic, guided, n_p
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", type=Path, default=Path("docs/gallery_guided.jpg"))
-    ap.add_argument("--photos", type=int, default=5)
+    ap = gallery_parser(__doc__.splitlines()[0], "docs/gallery_guided.jpg")
     ap.add_argument("--points", type=int, default=GALLERY_POINTS, help="clicks per photo (evaluation protocol)")
     ap.add_argument("--seed", type=int, default=GALLERY_SEED, help="photo i gets the hints of seed + i")
-    ap.add_argument("--split", default="shift_test", help="course-pack split the photos come from")
-    ap.add_argument("--force", action="store_true", help="replace --out if it exists")
     args = ap.parse_args(argv)
-    if args.out.exists() and not args.force:
-        print(f"refusing to overwrite {args.out} (use --force)", file=sys.stderr)
+    if refuses_to_overwrite(args):
         return 2
     if args.photos < 1 or args.points < 1:
         print("--photos and --points must be positive whole numbers", file=sys.stderr)
