@@ -54,25 +54,35 @@ TRAINING_COMMANDS = {
 TEMPERATURES = (0.2, 0.3, 0.38, 0.5, 0.7, 1.0)
 
 
-def random_views(photos, views: int, crop: int, seed: int):
+def random_views(photos, views: int, crop: int, seed: int, scale_range: tuple[float, float] = (1.0, 1.0)):
     """``views`` random crops (side ``crop``, or the photo's shorter side rounded down to 32) of
-    each photo, flipped at random: (gray N x 1 x c x c, ab N x 2 x c/4 x c/4) per crop size."""
+    each photo, flipped at random: (gray N x 1 x c x c, ab N x 2 x c/4 x c/4) per crop size.
+
+    ``scale_range`` (low, high): each view first rescales its photo by a factor drawn
+    log-uniformly from it, so the decoder sees things at more sizes than the photos hold them
+    ((1, 1), the default, keeps every photo at its own size and draws nothing more)."""
+    from skimage.transform import rescale, resize
+
     rng = np.random.default_rng(seed)
+    low, high = scale_range
     grays, abs_ = [], []
     for photo in photos:
-        rgb = np.asarray(photo.rgb, dtype=np.float32)
-        h, w = rgb.shape[:2]
-        c = min(crop, (min(h, w) // 32) * 32)
-        if c < 32:
-            continue
+        original = np.asarray(photo.rgb, dtype=np.float32)
         for _ in range(views):
+            rgb = original
+            if (low, high) != (1.0, 1.0):
+                factor = float(np.exp(rng.uniform(np.log(low), np.log(high))))
+                rgb = np.clip(rescale(original, factor, channel_axis=-1, anti_aliasing=factor < 1), 0, 1)
+                rgb = rgb.astype(np.float32)
+            h, w = rgb.shape[:2]
+            c = min(crop, (min(h, w) // 32) * 32)
+            if c < 32:
+                continue
             y, x = rng.integers(0, h - c + 1), rng.integers(0, w - c + 1)
             patch = rgb[y : y + c, x : x + c]
             if rng.random() < 0.5:
                 patch = patch[:, ::-1]
             if c != crop:  # rare: a photo smaller than the crop is resized up to it
-                from skimage.transform import resize
-
                 patch = resize(patch, (crop, crop, 3), anti_aliasing=False).astype(np.float32)
             grays.append(rgb_to_gray(patch).astype(np.float32)[None])
             ab = torch.from_numpy(rgb_to_lab(patch)[..., 1:].astype(np.float32)).permute(2, 0, 1)
@@ -93,19 +103,21 @@ def encode_views(encoder, gray: torch.Tensor, batch: int = 16, progress: bool = 
     return [torch.cat(p) for p in maps_parts], torch.cat(pooled_parts)
 
 
-def cached_features(encoder, photos, views, crop, seed, cache_dir: Path | None, progress=True):
+def cached_features(encoder, photos, views, crop, seed, cache_dir: Path | None, progress=True,
+                    scale_range: tuple[float, float] = (1.0, 1.0)):
     """:func:`random_views` + :func:`encode_views`, cached under ``cache_dir`` by a key of the
-    photos' names and pixels, the views, crop, seed and the encoder file's digest."""
+    photos' names and pixels, the views, crop, seed, scale range and the encoder file's digest."""
     key = hashlib.sha256()
     for p in photos:
         key.update(p.name.encode())
         key.update(np.ascontiguousarray(p.rgb[::16, ::16]).tobytes())
-    key.update(f"{views}-{crop}-{seed}-{enc.WEIGHTS_SHA256}".encode())
+    scales = "" if tuple(scale_range) == (1.0, 1.0) else f"-scale{scale_range[0]:g}-{scale_range[1]:g}"
+    key.update(f"{views}-{crop}-{seed}-{enc.WEIGHTS_SHA256}{scales}".encode())
     path = cache_dir / f"encoded-{key.hexdigest()[:16]}.pt" if cache_dir else None
     if path is not None and path.is_file():
         data = torch.load(path, weights_only=True)
         return data["maps"], data["pooled"], data["ab"]
-    gray, ab = random_views(photos, views, crop, seed)
+    gray, ab = random_views(photos, views, crop, seed, scale_range)
     maps, pooled = encode_views(encoder, gray, progress=progress)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -166,7 +178,8 @@ def train(args) -> Path:
         calib_photos = val_photos
         calibrated_on = f"{args.photos} (held-out 10 %)"
     else:
-        train_photos = coursepack.load_split("train", limit=args.limit)
+        train_photos = [photo for split in ("train", *args.extra_splits)
+                        for photo in coursepack.load_split(split, limit=args.limit)]
         val_photos = coursepack.load_split("val", limit=args.limit)
         try:
             calib_photos = coursepack.load_split(args.calibrate_on, limit=args.limit)
@@ -176,7 +189,8 @@ def train(args) -> Path:
             calib_photos, calibrated_on = val_photos, "val"
     encoder = enc.MultiScaleEncoder()
     cache = None if args.no_cache else args.cache
-    maps, pooled, ab = cached_features(encoder, train_photos, args.views, CROP, args.seed, cache, not args.quiet)
+    maps, pooled, ab = cached_features(encoder, train_photos, args.views, CROP, args.seed, cache, not args.quiet,
+                                       args.scale_range)
     vmaps, vpooled, vab = cached_features(encoder, val_photos, 1, CROP, args.seed + 1, cache, not args.quiet)
     centres = weights = None
     n_bins = 0
@@ -216,6 +230,7 @@ def train(args) -> Path:
     table, chosen = calibrate(model, calib_photos, progress=not args.quiet)
     model.chroma_gain, model.temperature = float(chosen["gain"]), float(chosen["temperature"])
     extra = {"steps": args.steps, "batch": args.batch, "lr": args.lr, "views": args.views, "seed": args.seed,
+             "extra_splits": ",".join(args.extra_splits), "scale_range": list(args.scale_range),
              "calibrated_on": calibrated_on, "train_photos": len(train_photos),
              "training_seconds": round(time.perf_counter() - start, 1)}
     out = save_model(args.out, model, extra, overwrite=args.force)
@@ -257,6 +272,32 @@ def recalibrate(model_path: Path, split: str, out: Path, force: bool = False, pr
     return written
 
 
+def training_splits(text: str) -> tuple[str, ...]:
+    """``--extra-splits``: comma-separated course-pack training splits; an evaluation split is
+    refused (the val, test and shift splits judge the model and must stay unseen)."""
+    from colorcourse.coursepack import SPLITS
+
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    trainable = tuple(s for s in SPLITS if s.endswith("_train"))  # beside "train", which is always used
+    for name in names:
+        if name not in trainable:
+            raise argparse.ArgumentTypeError(
+                f"{cli_types.printable(name)} is not a training split (choose from {', '.join(trainable)})")
+    return names
+
+
+def scale_range(text: str) -> tuple[float, float]:
+    """``--scale-range LOW,HIGH``: two factors, 0 < LOW <= HIGH <= 4."""
+    parts = text.split(",")
+    try:
+        low, high = (float(p) for p in parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected LOW,HIGH (two numbers), got {cli_types.printable(text)}") from None
+    if not (0 < low <= high <= 4):
+        raise argparse.ArgumentTypeError(f"need 0 < LOW <= HIGH <= 4, got {low:g},{high:g}")
+    return low, high
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--loss", choices=LOSSES, default="mse",
@@ -270,6 +311,10 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--seed", type=cli_types.non_negative_int, default=0)
     ap.add_argument("--limit", type=cli_types.positive_int, help="use only the first N photos of each split (quick runs)")
     ap.add_argument("--photos", type=Path, help="train on this folder of color photos instead of the course pack")
+    ap.add_argument("--extra-splits", type=training_splits, default=(), metavar="SPLIT[,SPLIT]",
+                    help="course-pack splits trained on beside 'train', e.g. objects_train (the object composites)")
+    ap.add_argument("--scale-range", type=scale_range, default=(1.0, 1.0), metavar="LOW,HIGH",
+                    help="rescale each view's photo by a factor drawn from LOW..HIGH (default 1,1: no rescaling)")
     ap.add_argument("--calibrate-on", default="shift_val", help="course-pack split the gain is chosen on")
     ap.add_argument("--cache", type=Path, default=Path("build/cache"), help="where encoded crops are kept")
     ap.add_argument("--no-cache", action="store_true", help="encode the crops again, keep nothing on disk")
