@@ -55,6 +55,7 @@ def test_fusion_training_types_every_option_and_reads_booleans():
     ("colorcourse.fusion.train_pretrained", ["--extra-splits", "test"], "--extra-splits"),
     ("colorcourse.fusion.train_pretrained", ["--scale-range", "2,1"], "--scale-range"),
     ("colorcourse.fusion.train_pretrained", ["--scale-range", "0.5"], "--scale-range"),
+    ("colorcourse.fusion.train_hinted", ["--extra-splits", "shift_test"], "--extra-splits"),
     ("colorcourse.cheng.train", ["--epochs", "0"], "--epochs"),
     ("colorcourse.cheng.train", ["--per-image", "-3"], "--per-image"),
     ("colorcourse.fusion.alpha_sweep", ["--out", "x.csv", "--steps", "0"], "--steps"),

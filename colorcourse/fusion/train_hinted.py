@@ -54,7 +54,7 @@ from colorcourse import calibration, cli_types, encoder as enc
 from colorcourse.color import rgb_to_gray, rgb_to_lab
 from colorcourse.fusion import hinted
 from colorcourse.fusion.pretrained import ab_to_rgb, regression_loss, upsample_ab
-from colorcourse.fusion.train_pretrained import CROP, batch_of, cached_features, random_views
+from colorcourse.fusion.train_pretrained import CROP, batch_of, cached_features, random_views, training_splits
 from colorcourse.metrics import colorfulness, psnr
 
 TRAINING_COMMAND = "python -m colorcourse.fusion.train_hinted --out models/hinted_fusion.safetensors"
@@ -149,7 +149,8 @@ def calibrate(model: hinted.HintedFusionNet, photos, points=CALIBRATION_POINTS, 
 def load_photos(args):
     from colorcourse import coursepack
 
-    train_photos = coursepack.load_split("train", limit=args.limit)
+    train_photos = [photo for split in ("train", *args.extra_splits)
+                    for photo in coursepack.load_split(split, limit=args.limit)]
     val_photos = coursepack.load_split("val", limit=args.limit)
     try:
         calib_photos, calibrated_on = coursepack.load_split(args.calibrate_on, limit=args.limit), args.calibrate_on
@@ -220,7 +221,7 @@ def train(args) -> Path:
     extra = {"steps": args.steps, "batch": args.batch, "lr": args.lr, "base_lr": args.base_lr, "views": args.views,
              "seed": args.seed, "p": args.p, "recolor": args.recolor, "max_side": args.max_side, "calibrated_on": calibrated_on,
              "init": Path(args.init).name if args.init else "pretrained_fusion.safetensors",
-             "train_photos": len(train_photos), "training_seconds": round(training_seconds, 1)}
+             "train_photos": len(train_photos), "extra_splits": ",".join(args.extra_splits), "training_seconds": round(training_seconds, 1)}
     out = hinted.save_model(args.out, model, extra, overwrite=args.force)
     with open(out.with_suffix(".log.csv"), "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(log_rows[0]))
@@ -252,6 +253,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--views", type=int, default=8, help="random crops encoded per training photo")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--limit", type=int, help="use only the first N photos of each split (quick runs)")
+    ap.add_argument("--extra-splits", type=training_splits, default=(), metavar="SPLIT[,SPLIT]",
+                    help="course-pack splits trained on beside 'train', e.g. objects_train (the object composites)")
     ap.add_argument("--calibrate-on", default="shift_val", help="course-pack split the gains are chosen on")
     ap.add_argument("--cache", type=Path, default=Path("build/cache"), help="where encoded crops are kept")
     ap.add_argument("--no-cache", action="store_true", help="encode the crops again, keep nothing on disk")

@@ -44,6 +44,8 @@ VARIANTS: dict[str, tuple[str, str]] = {
     "lite0 + objects, 16 views": ("+ objects, 16 random crops per photo", "--loss mse --extra-splits objects_train --views 16"),
     "lite0 + objects, scales": ("+ objects, each view rescaled by 0.875-1.5",
                                 "--loss mse --extra-splits objects_train --scale-range 0.875,1.5"),
+    "lite0 + objects, 1000 steps": ("+ objects, 1000 decoder steps instead of 400 (3x the crops to see)",
+                                    "--loss mse --extra-splits objects_train --steps 1000"),
     "lite0 + objects, smooth-L1": ("+ objects, smooth-L1 loss", "--loss smoothl1 --extra-splits objects_train"),
     "lite0 + objects, classification": ("+ objects, rebalanced classification, annealed mean",
                                         "--loss classification --extra-splits objects_train"),
