@@ -164,7 +164,8 @@ def markdown(table: pd.DataFrame, versus: pd.DataFrame | None = None) -> str:
            [f"{s} color ratio" for s in splits] + ["gain", "s to train", "s per 2048 px photo"]
     lines = ["| " + " | ".join(head) + " |", "| " + " | ".join("---" for _ in head) + " |"]
     for _, row in table.iterrows():
-        cells = [row["variant"], row["change"]] + [interval(row, s) for s in splits] + \
+        change = row["change"] if isinstance(row["change"], str) else ""  # an empty cell reads back as NaN
+        cells = [row["variant"], change] + [interval(row, s) for s in splits] + \
                 [f"{row[f'{s}_color_ratio']:.2f}" for s in splits] + \
                 [f"{row['gain']:g}", f"{row['train_seconds']:.0f}", f"{row['seconds_2048']:.2f}"]
         lines.append("| " + " | ".join(cells) + " |")
