@@ -14,9 +14,12 @@ callbacks, so everything the canvas does happens here, tested by pytest
   ``name.json`` makes the next one ``name-2.json``, ``name-3.json``, ... (:func:`free_path`);
 - the colorizers: any ``colorizer(gray, hints) -> rgb``, optionally with ``prepare(gray)``
   (cache the per-photo work; called once, with the display-size gray) and
-  ``suggest_colors(gray, x, y, k) -> ["#rrggbb", ...] or None`` (x, y: that gray's pixel);
+  ``suggest_colors(gray, x, y, k)`` (x, y: that gray's pixel) returning ``"#rrggbb"`` strings, or
+  :class:`colorcourse.suggested_colors.SuggestedColor` (with their probabilities), or None;
   :func:`default_colorizer` is the hint network (:class:`HintSessionColorizer`: encoder once per
-  photo, the decoder per click) when it loads, else :func:`levin_colorizer`;
+  photo, the decoder per click, and the classification decoder's suggested colors on the same
+  encoder features) when it loads, else :func:`levin_colorizer`; :class:`SuggestingColorizer`
+  adds the suggested colors to any colorizer;
 - :class:`HintState`: one photo, its hints, the colorizer and the result; ``click`` and ``update``
   are what the widget calls per click.
 """
@@ -257,11 +260,17 @@ def save_result_png(rgb: np.ndarray, path: str | os.PathLike) -> Path:
 
 class HintSessionColorizer:
     """The hint network as the widget's colorizer: ``prepare(gray)`` runs its encoder once per photo
-    (a :class:`colorcourse.fusion.hinted.HintSession`); each call re-runs only the decoder."""
+    (a :class:`colorcourse.fusion.hinted.HintSession`); each call re-runs only the decoder.
 
-    def __init__(self, model, work_size: int | None = None, sessions: int = 2):
+    ``palette_model``: the classification decoder (:func:`colorcourse.suggested_colors.load_model`)
+    whose suggested colors the palette shows; it decodes the session's encoder features, so a
+    photo's suggestions cost one more decoder run, once."""
+
+    def __init__(self, model, work_size: int | None = None, sessions: int = 2, palette_model=None):
         self.model, self.work_size, self.max_sessions = model, work_size, sessions
+        self.palette_model = palette_model
         self._sessions: list[tuple[np.ndarray, object]] = []  # (gray, session), newest last
+        self._palettes: list[tuple[object, object]] = []  # (hint session, its SuggestionSession)
 
     def prepare(self, gray: np.ndarray):
         from .fusion.hinted import HintSession
@@ -281,7 +290,53 @@ class HintSessionColorizer:
     def suggest_colors(self, gray: np.ndarray, x: int, y: int, k: int = 6):
         session = self.prepare(gray)
         suggest = getattr(session, "suggest_colors", None)
-        return suggest(x, y, k=k) if suggest is not None else None
+        colors = suggest(x, y, k=k) if suggest is not None else None
+        if colors is not None or self.palette_model is None:
+            return colors
+        from .suggested_colors import SuggestionSession
+
+        for kept, palette in self._palettes:
+            if kept is session:
+                return palette.suggest(x, y, k=k)
+        palette = SuggestionSession(self.palette_model, gray, features=(session.maps, session.pooled))
+        self._palettes = (self._palettes + [(session, palette)])[-self.max_sessions:]
+        return palette.suggest(x, y, k=k)
+
+
+class SuggestingColorizer:
+    """Any widget colorizer with the classification decoder's suggested colors at a click
+    (:mod:`colorcourse.suggested_colors`; its network runs once per photo, in ``prepare``).
+
+    ``model``: the classification decoder (default: the shipped one, loaded here)."""
+
+    def __init__(self, colorizer: Colorizer, model=None, sessions: int = 2):
+        from .suggested_colors import load_model
+
+        self.colorizer = colorizer
+        self.model = load_model() if model is None else model
+        self.max_sessions = sessions
+        self._sessions: list[tuple[np.ndarray, object]] = []  # (gray, SuggestionSession), newest last
+        name = getattr(colorizer, "description", None) or getattr(colorizer, "__name__", type(colorizer).__name__)
+        self.description = f"{name}; suggested colors: the classification decoder (Zhang et al. 2017)"
+
+    def prepare(self, gray: np.ndarray):
+        from .suggested_colors import SuggestionSession
+
+        inner = getattr(self.colorizer, "prepare", None)
+        if inner is not None:
+            inner(gray)
+        for kept, session in self._sessions:
+            if kept is gray:
+                return session
+        session = SuggestionSession(self.model, gray)
+        self._sessions = (self._sessions + [(gray, session)])[-self.max_sessions:]
+        return session
+
+    def __call__(self, gray: np.ndarray, hints: Hints) -> np.ndarray:
+        return self.colorizer(gray, hints)
+
+    def suggest_colors(self, gray: np.ndarray, x: int, y: int, k: int = 6):
+        return self.prepare(gray).suggest(x, y, k=k)
 
 
 def levin_colorizer(gray: np.ndarray, hints: Hints) -> np.ndarray:
@@ -306,9 +361,17 @@ def default_colorizer(model_path=None) -> tuple[Colorizer, str]:
     except ImportError as e:
         return levin_colorizer, f"Levin et al.'s optimization (the hint network is not available: {e})"
     try:
-        return HintSessionColorizer(load_model(model_path)), "the hint network (Zhang et al. 2017)"
+        model = load_model(model_path)
     except Exception as e:  # noqa: BLE001 - a missing or broken model file falls back, and says so
         return levin_colorizer, f"Levin et al.'s optimization (the hint network did not load: {e})"
+    from .suggested_colors import load_model as load_palette_model
+
+    try:  # the palette's classification decoder shares the hint network's frozen encoder
+        palette_model, palette = load_palette_model(encoder=model.encoder), "with suggested colors"
+    except Exception as e:  # noqa: BLE001 - the canvas works without a palette, and says why
+        palette_model, palette = None, f"no suggested colors: {e}"
+    return (HintSessionColorizer(model, palette_model=palette_model),
+            f"the hint network (Zhang et al. 2017), {palette}")
 
 
 # ---------------------------------------------------------------- one photo in the widget
@@ -414,15 +477,20 @@ class HintState:
             out.append({"x": x, "y": y, "r": p.get("radius", 0.0) * scale, "color": p["color"]})
         return out
 
-    def suggestions(self, k: int = 6) -> list[str]:
-        """Suggested colors at the last hint (``suggest_colors`` of the colorizer), or [] when it has none."""
+    def palette(self, k: int = 6) -> list[dict]:
+        """Suggested colors at the last hint (``suggest_colors`` of the colorizer), or [] when it has
+        none: ``{"color": "#rrggbb", "probability": p or None}``, most likely first."""
         suggest = getattr(self.colorizer, "suggest_colors", None)
         if suggest is None or not len(self.editor):
             return []
         last = self.editor.points[-1]
         col, row = canvas_to_photo(last["x"] + 0.5, last["y"] + 0.5, self.gray.shape[::-1], self.display_shape)
-        colors = suggest(self.display_gray, col, row, k=k)
-        return [normalize_color(c) for c in colors or []]
+        return [{"color": normalize_color(getattr(c, "hex", c)), "probability": getattr(c, "probability", None)}
+                for c in suggest(self.display_gray, col, row, k=k) or []]
+
+    def suggestions(self, k: int = 6) -> list[str]:
+        """The colors of :meth:`palette`, ``"#rrggbb"``."""
+        return [entry["color"] for entry in self.palette(k)]
 
     def status(self) -> str:
         n = len(self.editor)

@@ -10,7 +10,14 @@ loop; this widget is that loop in JupyterLab, on a laptop CPU:
   per click (the hint network's decoder: its encoder ran once, in ``prepare``), on the photo at the
   display size, and the result travels as JPEG bytes of that size;
 - a palette of suggested colors at the last click when the colorizer offers them
-  (``suggest_colors``, Zhang et al.'s classification head); a swatch recolors that hint;
+  (``suggest_colors``: the classification decoder's most likely distinct colors there, at the
+  photo's own lightness, :mod:`colorcourse.suggested_colors`), each with its probability; a swatch
+  sets the color picker and recolors the hint just placed (undoable). The palette follows a plain
+  click rather than a modifier (shift-click): the click already says *where*, and the palette
+  then offers the network's alternatives for the hint placed there, as Zhang et al.'s interface
+  shows its suggestions for the selected point; the suggestions cost a lookup (the network ran
+  once per photo), and a modifier would be one more gesture to discover. Undo and clear empty the
+  palette: its hint may be gone;
 - "save hints" writes the points as JSON (what ``colorcourse colorize --hints`` reads), "save
   result" the colorized photo at its full size as a PNG. Neither ever overwrites: an existing
   ``name.json`` makes the next one ``name-2.json``, ``name-3.json``, ..., and the status line says
@@ -111,6 +118,12 @@ _CANVAS_CSS = """
 """
 
 
+def _text_on(color: str) -> str:
+    """Black or white, whichever reads better on the swatch ``color`` (#rrggbb)."""
+    r, g, b = (int(color[i:i + 2], 16) / 255.0 for i in (1, 3, 5))
+    return "black" if 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.4 else "white"
+
+
 def _canvas_class():
     import anywidget
     import traitlets
@@ -180,12 +193,19 @@ def hint_widget(photo, colorizer: Colorizer | None = None, size: int = DEFAULT_D
             refresh()
         return guarded(run)
 
+    def swatch(entry):
+        color, p = entry["color"], entry["probability"]
+        button = widgets.Button(description="" if p is None else f"{p:.0%}",
+                                tooltip=color if p is None else f"{color} · {p:.1%}",
+                                layout={"width": "28px" if p is None else "48px"},
+                                style={"button_color": color, "text_color": _text_on(color)})
+        button.add_class("colorcourse-hint-swatch")
+        button.on_click(pick_swatch(color))
+        return button
+
     def show_palette():
-        colors = state.suggestions()
-        palette.children = ([widgets.Label("suggested:")] if colors else []) + [
-            widgets.Button(tooltip=c, layout={"width": "28px"}, style={"button_color": c}) for c in colors]
-        for button, c in zip(palette.children[1:], colors):
-            button.on_click(pick_swatch(c))
+        entries = state.palette()
+        palette.children = ([widgets.Label("suggested:")] if entries else []) + [swatch(e) for e in entries]
 
     @guarded
     def on_message(_widget, content, _buffers):

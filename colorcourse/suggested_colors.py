@@ -19,7 +19,12 @@ at every cell of its stride-4 output grid.
   photo smaller or larger than the grid, and the colorized result itself is the grid's colors
   bilinearly stretched, so a pixel's color comes from its neighbouring cells too. The mean of
   distributions is still a distribution and keeps every mode (averaging *logits* instead would
-  multiply them and drop a color only one cell holds).
+  multiply them and drop a color only one cell holds). Measured while building it, at 1000
+  random points of the 40 ``shift_val`` photos (25 a photo, seed 0; the truth: the mean true
+  a*b* of the 5 x 5 pixels there), the bin nearest the truth was a top-5 suggestion's bin or one
+  of its 8 neighbours at 81.2 % of the points with the cell alone, 81.8 % with 3 x 3 cells, 82.6 %
+  with 5 x 5 (differences within the noise: the choice rests on the reasons above), 73 % without
+  the merging below, and 76.0 % for the photo's mean distribution (the same five everywhere).
 - **Distinct colors**: the decoder was trained on soft targets (each pixel spread over its 5
   nearest bins), so the top bins are mostly neighbours of one another, near-duplicates. They are
   merged greedily, as they would be *shown*: each bin is first put at the photo's lightness

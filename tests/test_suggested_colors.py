@@ -207,3 +207,45 @@ def test_a_blue_sky_suggests_its_true_blue(model):
         true_bin = centres[np.argmin(np.linalg.norm(centres - truth, axis=1))]
         top = np.array([s.ab for s in session.suggest(x, y, k=5)])
         assert np.linalg.norm(top - true_bin, axis=1).min() <= 10 * np.sqrt(2) + 1e-6, (x, y, truth, top)
+
+
+# ---------------------------------------------------------------- in the canvas (colorcourse.hint_widget)
+
+
+def test_the_canvas_palette_shows_the_suggestions_and_a_swatch_recolors_the_hint(model, coffee, tmp_path):
+    from colorcourse.hint_editor import SuggestingColorizer, levin_colorizer
+    from colorcourse.hint_widget import hint_widget
+
+    gray = coffee[1]
+    colorizer = SuggestingColorizer(levin_colorizer, model=model)
+    box = hint_widget(gray, colorizer, size=160, folder=tmp_path)
+    state, controls = box.hint_state, box.hint_controls
+    assert "suggested colors" in state.description and controls["palette"].children == ()
+    controls["canvas"]._handle_custom_msg({"event": "click", "x": 60, "y": 50, "width": 160, "height": 120}, [])
+    expected = sc.SuggestionSession(model, gray).suggest(60, 50, k=6)
+    label, *swatches = controls["palette"].children
+    assert [b.style.button_color for b in swatches] == [s.hex for s in expected]
+    assert [b.description for b in swatches] == [f"{s.probability:.0%}" for s in expected]
+    assert [e["probability"] for e in state.palette()] == [s.probability for s in expected]
+    before = controls["canvas"].result
+    swatches[2].click()
+    assert controls["picker"].value == expected[2].hex and state.editor.points[-1]["color"] == expected[2].hex
+    assert controls["canvas"].result != before
+
+
+def test_the_default_canvas_suggests_from_the_hint_sessions_features(model, coffee, monkeypatch, tmp_path):
+    from colorcourse.hint_editor import HintSessionColorizer, HintState, default_colorizer
+
+    colorizer, description = default_colorizer()
+    assert isinstance(colorizer, HintSessionColorizer) and description.endswith("with suggested colors")
+    state = HintState(coffee[1], colorizer, size=160)
+    state.click(30, 90, (160, 120), "#ff0000")
+    alone = sc.SuggestionSession(model, coffee[1]).suggest(30, 90, k=6)
+    assert state.suggestions() == [s.hex for s in alone]
+    # without the classification decoder the canvas still works, without a palette, and says why
+    monkeypatch.setattr(sc, "default_model_path", lambda: tmp_path / "gone.safetensors")
+    colorizer, description = default_colorizer()
+    assert "no suggested colors" in description and "make models" in description
+    state = HintState(coffee[1], colorizer, size=160)
+    state.click(30, 90, (160, 120), "#ff0000")
+    assert state.palette() == []
