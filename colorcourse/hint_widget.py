@@ -197,7 +197,7 @@ def hint_widget(photo, colorizer: Colorizer | None = None, size: int = DEFAULT_D
         color, p = entry["color"], entry["probability"]
         button = widgets.Button(description="" if p is None else f"{p:.0%}",
                                 tooltip=color if p is None else f"{color} · {p:.1%}",
-                                layout={"width": "28px" if p is None else "48px"},
+                                layout={"width": "28px" if p is None else "52px", "padding": "0"},
                                 style={"button_color": color, "text_color": _text_on(color)})
         button.add_class("colorcourse-hint-swatch")
         button.on_click(pick_swatch(color))

@@ -1,9 +1,11 @@
 """The guided-colorization canvas as a student uses it: JupyterLab in a real (headless) Chromium.
 
 A small notebook shows :func:`colorcourse.hint_widget.hint_widget` on a gray photo with Levin et
-al.'s optimization behind it (no trained model needed); the test clicks the canvas and checks
+al.'s optimization behind it and the shipped classification decoder's suggested colors
+(:class:`colorcourse.hint_editor.SuggestingColorizer`); the test clicks the canvas and checks
 that a hint was added and that the result image's pixels changed, from gray to the hint's
-color around the click. The server, the browser and their skips come from tests/test_browser.py
+color around the click; then that the palette shows its swatches and that clicking one sets
+the color picker to that swatch's color. The server, the browser and their skips come from tests/test_browser.py
 (its ``lab`` fixture, pointed at this notebook). Screenshot: build/test-artifacts/browser_hints.png.
 """
 
@@ -20,14 +22,17 @@ from test_browser import lab  # noqa: F401  (the fixture, registered here by the
 pytestmark = pytest.mark.slow
 
 HINT_COLOR = "#1f77b4"  # a blue that no gray photo has
+PALETTE_SIZE = 6  # HintState.palette's k: six distinct colors at the click's mid-gray
 CELLS = [
     ("code", "SIZE = 96", ["parameters"]),
     ("code", "import numpy as np\n"
              "from skimage import data\n"
              "from skimage.transform import resize\n\n"
+             "from colorcourse.hint_editor import SuggestingColorizer\n"
              "from colorcourse.hint_widget import hint_widget, levin_colorizer\n\n"
              "gray = resize(data.camera() / 255.0, (SIZE, SIZE), anti_aliasing=True).astype(np.float32)\n"
-             "widget = hint_widget(gray, colorizer=levin_colorizer, size=SIZE, name='camera', folder='saved')\n"
+             "colorizer = SuggestingColorizer(levin_colorizer)  # Levin's colors, the decoder's palette\n"
+             "widget = hint_widget(gray, colorizer=colorizer, size=SIZE, name='camera', folder='saved')\n"
              f"widget.hint_controls['picker'].value = '{HINT_COLOR}'\n"
              "widget", []),
 ]
@@ -116,6 +121,24 @@ def test_clicking_the_canvas_adds_a_hint_and_recolors_the_result(hint_lab):
             # near the click the photo took the hint's color: blue above red and green
             r, g, b = after[20:28, 20:28].reshape(-1, 3).mean(axis=0)
             assert b > r + 0.05 and b > g, (r, g, b)
+
+            # the palette: the suggested colors at the click, each a swatch with its color in its title
+            swatches = page.locator(".colorcourse-hints .colorcourse-hint-swatch")
+            page.wait_for_function(
+                f"() => document.querySelectorAll('.colorcourse-hints .colorcourse-hint-swatch').length === {PALETTE_SIZE}",
+                timeout=30_000)
+            titles = [swatches.nth(i).get_attribute("title") for i in range(PALETTE_SIZE)]
+            colors = [t.split()[0] for t in titles]
+            assert all(len(c) == 7 and c.startswith("#") for c in colors) and len(set(colors)) == PALETTE_SIZE, titles
+            chosen = colors[1]
+            assert chosen != HINT_COLOR  # so the picker's change below is the swatch's doing
+            swatches.nth(1).click()
+            page.wait_for_function(  # the picker takes the swatch's color
+                f"() => document.querySelector('.colorcourse-hints input[type=color]')?.value === '{chosen}'",
+                timeout=30_000)
+            page.wait_for_function(  # and the hint, recolored, is colorized again
+                "() => document.querySelector('.colorcourse-hint-canvas').dataset.updates >= 3", timeout=60_000)
+            assert widget.get_attribute("data-hints") == "1"
 
             errors = page.locator(".jp-Notebook .jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']")
             assert errors.count() == 0, errors.first.inner_text()
