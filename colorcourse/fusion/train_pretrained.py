@@ -52,6 +52,7 @@ TRAINING_COMMANDS = {
                                   "--out models/pretrained_fusion_smoothl1.safetensors",
 }
 TEMPERATURES = (0.2, 0.3, 0.38, 0.5, 0.7, 1.0)
+REFINE_EPS = 1e-2  # the guided filter's eps with --refine-radius (colorcourse.chroma_refine.EPS)
 
 
 def random_views(photos, views: int, crop: int, seed: int, scale_range: tuple[float, float] = (1.0, 1.0)):
@@ -106,13 +107,15 @@ def encode_views(encoder, gray: torch.Tensor, batch: int = 16, progress: bool = 
 def cached_features(encoder, photos, views, crop, seed, cache_dir: Path | None, progress=True,
                     scale_range: tuple[float, float] = (1.0, 1.0)):
     """:func:`random_views` + :func:`encode_views`, cached under ``cache_dir`` by a key of the
-    photos' names and pixels, the views, crop, seed, scale range and the encoder file's digest."""
+    photos' names and pixels, the views, crop, seed, scale range and the encoder file's digest
+    (an encoder without a name, as in tests, counts as the default's)."""
     key = hashlib.sha256()
     for p in photos:
         key.update(p.name.encode())
         key.update(np.ascontiguousarray(p.rgb[::16, ::16]).tobytes())
     scales = "" if tuple(scale_range) == (1.0, 1.0) else f"-scale{scale_range[0]:g}-{scale_range[1]:g}"
-    key.update(f"{views}-{crop}-{seed}-{enc.WEIGHTS_SHA256}{scales}".encode())
+    encoder_sha256 = enc.spec(getattr(encoder, "name", enc.DEFAULT_ENCODER)).weights_sha256
+    key.update(f"{views}-{crop}-{seed}-{encoder_sha256}{scales}".encode())
     path = cache_dir / f"encoded-{key.hexdigest()[:16]}.pt" if cache_dir else None
     if path is not None and path.is_file():
         data = torch.load(path, weights_only=True)
@@ -140,6 +143,7 @@ def batch_of(maps, pooled, ab, index):
 
 def calibrate(model: PretrainedFusionNet, photos, progress: bool = True) -> tuple[pd.DataFrame, pd.Series]:
     """Sweep gain (and temperature) on ``photos``; the chosen row. Each photo is encoded once."""
+    from colorcourse.chroma_refine import refine_for
     from colorcourse.fusion.pretrained import ab_to_rgb, upsample_ab
 
     temperatures = TEMPERATURES if model.config.loss == "classification" else (1.0,)
@@ -155,7 +159,7 @@ def calibrate(model: PretrainedFusionNet, photos, progress: bool = True) -> tupl
         per_gain = {g: [] for g in calibration.GAINS}
         for photo, gray, out, true_colorfulness in outputs:
             with torch.inference_mode():
-                ab = upsample_ab(model.to_ab(out, t), gray.shape)
+                ab = refine_for(model, gray, upsample_ab(model.to_ab(out, t), gray.shape))
             for g in calibration.GAINS:
                 rgb = ab_to_rgb(gray, ab, g)
                 per_gain[g].append({"psnr": psnr(rgb, photo.rgb), "ssim": ssim(rgb, photo.rgb),
@@ -187,7 +191,7 @@ def train(args) -> Path:
         except Exception as e:  # no shift split in a pack built without Debian's packages
             print(f"warning: {e}; calibrating on the in-domain val split instead", file=sys.stderr)
             calib_photos, calibrated_on = val_photos, "val"
-    encoder = enc.MultiScaleEncoder()
+    encoder = enc.MultiScaleEncoder(args.encoder)
     cache = None if args.no_cache else args.cache
     maps, pooled, ab = cached_features(encoder, train_photos, args.views, CROP, args.seed, cache, not args.quiet,
                                        args.scale_range)
@@ -199,7 +203,7 @@ def train(args) -> Path:
         n_bins = len(centres)
         counts = abbins.bin_counts(ab, centres)
         weights = torch.from_numpy(abbins.rebalancing_weights(counts, centres.numpy()))
-    config = PretrainedConfig(loss=args.loss, width=args.width, n_bins=n_bins)
+    config = PretrainedConfig(loss=args.loss, width=args.width, n_bins=n_bins, encoder=args.encoder)
     model = PretrainedFusionNet(config, encoder=encoder, bin_centres=centres)
     optimizer = torch.optim.Adam(model.decoder.parameters(), lr=args.lr)
     schedule = torch.optim.lr_scheduler.LambdaLR(
@@ -227,7 +231,8 @@ def train(args) -> Path:
             log_rows.append(row)
             running = []
             bar.set_postfix(train=f"{row['train_loss']:.4f}", val=f"{val:.4f}")
-    table, chosen = calibrate(model, calib_photos, progress=not args.quiet)
+    model.refine_radius, model.refine_eps = args.refine_radius, (REFINE_EPS if args.refine_radius else 0.0)
+    table, chosen = calibrate(model, calib_photos, progress=not args.quiet)  # the gain of the refined chroma
     model.chroma_gain, model.temperature = float(chosen["gain"]), float(chosen["temperature"])
     extra = {"steps": args.steps, "batch": args.batch, "lr": args.lr, "views": args.views, "seed": args.seed,
              "extra_splits": ",".join(args.extra_splits), "scale_range": list(args.scale_range),
@@ -307,12 +312,18 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--batch", type=cli_types.positive_int, default=16, help="crops per step")
     ap.add_argument("--lr", type=cli_types.positive_float, default=1e-3, help="Adam's learning rate (cosine-decayed to 0)")
     ap.add_argument("--views", type=cli_types.positive_int, default=8, help="random crops encoded per training photo")
+    ap.add_argument("--encoder", choices=list(enc.ENCODERS), default=enc.DEFAULT_ENCODER,
+                    help="the frozen ImageNet encoder the decoder reads (Lite1 and Lite2: deeper, slower; "
+                         "with --recalibrate the model's own encoder is used)")
     ap.add_argument("--width", type=cli_types.positive_int, default=48, help="decoder channels at stride 4")
     ap.add_argument("--seed", type=cli_types.non_negative_int, default=0)
     ap.add_argument("--limit", type=cli_types.positive_int, help="use only the first N photos of each split (quick runs)")
     ap.add_argument("--photos", type=Path, help="train on this folder of color photos instead of the course pack")
     ap.add_argument("--extra-splits", type=training_splits, default=(), metavar="SPLIT[,SPLIT]",
                     help="course-pack splits trained on beside 'train', e.g. objects_train (the object composites)")
+    ap.add_argument("--refine-radius", type=cli_types.non_negative_int, default=0, metavar="PIXELS",
+                    help="refine the chroma along the gray's edges with a guided filter of this radius "
+                         "(colorcourse.chroma_refine; 0: bilinear upsampling only)")
     ap.add_argument("--scale-range", type=scale_range, default=(1.0, 1.0), metavar="LOW,HIGH",
                     help="rescale each view's photo by a factor drawn from LOW..HIGH (default 1,1: no rescaling)")
     ap.add_argument("--calibrate-on", default="shift_val", help="course-pack split the gain is chosen on")
@@ -336,8 +347,10 @@ def _main(args) -> int:
     if args.out.exists() and not args.force:
         print(f"error: {args.out} exists (use --force to replace it)", file=sys.stderr)
         return 2
-    try:
-        enc.weights_path()
+    from colorcourse.fusion.pretrained import encoder_named_in
+
+    try:  # the encoder trained on, or the one the model to recalibrate names
+        enc.weights_path(encoder_named_in(args.recalibrate) if args.recalibrate else args.encoder)
     except enc.EncoderUnavailableError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
