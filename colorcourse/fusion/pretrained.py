@@ -185,14 +185,23 @@ def upsample_ab(ab: torch.Tensor, shape: tuple[int, int]) -> np.ndarray:
     return F.interpolate(ab, size=shape, mode="bilinear", align_corners=False)[0].permute(1, 2, 0).numpy()
 
 
-def ab_to_rgb(gray: np.ndarray, ab: np.ndarray, gain: float) -> np.ndarray:
-    """The photo's own lightness joined with ``gain`` x the predicted a*b* (``H x W x 2``) -> RGB."""
-    from colorcourse.fusion.infer import gray_to_lightness_unit, lab_to_rgb_chunked
+def ab_to_rgb(gray: np.ndarray, ab: np.ndarray, gain: float, lightness: np.ndarray | None = None) -> np.ndarray:
+    """The photo's own lightness joined with ``gain`` x the predicted a*b* (``H x W x 2``) -> RGB.
+
+    ``lightness``: ``gray``'s L* (:func:`photo_lightness`) if already known (a session keeps it)."""
+    from colorcourse.fusion.infer import lab_to_rgb_chunked
 
     lab = np.empty(ab.shape[:2] + (3,), dtype=np.float32)
-    lab[..., 0] = gray_to_lightness_unit(gray) * 100.0
+    lab[..., 0] = photo_lightness(gray) if lightness is None else lightness
     lab[..., 1:] = ab * gain
     return lab_to_rgb_chunked(lab)
+
+
+def photo_lightness(gray: np.ndarray) -> np.ndarray:
+    """The L* (0-100, float32) that :func:`ab_to_rgb` joins with the chroma."""
+    from colorcourse.fusion.infer import gray_to_lightness_unit
+
+    return gray_to_lightness_unit(gray) * 100.0
 
 
 def colorize(model: PretrainedFusionNet, gray: np.ndarray, chroma_gain: float | None = None,
