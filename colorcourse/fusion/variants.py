@@ -50,6 +50,8 @@ VARIANTS: dict[str, tuple[str, str]] = {
     "lite0 + objects, smooth-L1": ("+ objects, smooth-L1 loss", "--loss smoothl1 --extra-splits objects_train"),
     "lite0 + objects, classification": ("+ objects, rebalanced classification, annealed mean",
                                         "--loss classification --extra-splits objects_train"),
+    "lite0 + objects, smooth-L1, refined": ("+ objects, smooth-L1 loss, guided-filter refinement",
+                                            "--loss smoothl1 --extra-splits objects_train --refine-radius 8"),
     "lite0 + objects, 16 views": ("+ objects, 16 random crops per photo", "--loss mse --extra-splits objects_train --views 16"),
 }
 
