@@ -103,5 +103,11 @@ def annealed_mean(logits: torch.Tensor, centres: torch.Tensor, temperature: floa
 
 def bin_counts(ab: torch.Tensor, centres: torch.Tensor) -> np.ndarray:
     """How many pixels of ``N x 2 x H x W`` a*b* fall nearest each bin centre."""
-    nearest = torch.cdist(ab.permute(0, 2, 3, 1).reshape(-1, 2), centres).argmin(dim=1)
-    return np.bincount(nearest.numpy(), minlength=centres.shape[0])
+    pixels = ab.permute(0, 2, 3, 1).reshape(-1, 2).float()
+    counts = np.zeros(centres.shape[0], dtype=np.int64)
+    # a chunk of pixels at a time: all distances at once would be pixels x bins floats (20 GB
+    # for 5,000 training crops)
+    for start in range(0, len(pixels), 1 << 18):
+        nearest = torch.cdist(pixels[start : start + (1 << 18)], centres.float()).argmin(dim=1)
+        counts += np.bincount(nearest.numpy(), minlength=centres.shape[0])
+    return counts
