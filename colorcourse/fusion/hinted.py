@@ -55,7 +55,7 @@ from colorcourse.checkpoint import CheckpointError, load_checkpoint, save_checkp
 from colorcourse.color import AB_SCALE
 from colorcourse.hint_propagation import blend, grid_features, propagate
 from colorcourse.fusion.pretrained import (
-    PretrainedConfig, PretrainedFusionDecoder, ab_to_rgb, upsample_ab,
+    PretrainedConfig, PretrainedFusionDecoder, ab_to_rgb, photo_lightness, upsample_ab,
 )
 
 KIND = "fusion-hinted"
@@ -140,6 +140,63 @@ class HintedFusionDecoder(nn.Module):
         return out
 
 
+def _recursion_weights(guide: torch.Tensor, sigma_spatial: float, sigma_range: float, iterations: int):
+    """Per iteration, the recursive filter's feedback ``a ** d`` between columns (``N x 1 x H x W-1``)
+    and between rows (``N x 1 x H-1 x W``)."""
+    ratio = sigma_spatial / sigma_range
+    dh = 1.0 + ratio * (guide[..., :, 1:] - guide[..., :, :-1]).abs()  # between columns j-1 and j
+    dv = 1.0 + ratio * (guide[..., 1:, :] - guide[..., :-1, :]).abs()
+    weights = []
+    for i in range(iterations):
+        sigma_i = sigma_spatial * math.sqrt(3.0) * 2 ** (iterations - (i + 1)) / math.sqrt(4.0**iterations - 1)
+        a = math.exp(-math.sqrt(2.0) / sigma_i)
+        weights.append((a**dh, a**dv))
+    return weights
+
+
+def domain_transforms(src: torch.Tensor, guide: torch.Tensor, sigmas_spatial: tuple[float, ...], sigma_range: float,
+                      iterations: int = 3) -> list[torch.Tensor]:
+    """:func:`domain_transform` of one ``src`` at several ``sigma_spatial``, the same numbers, at once.
+
+    The recursion runs along one axis a column (or row) at a time, so its cost is the number of
+    steps, not their size: all reaches share each step here, and on the CPU the steps run in
+    NumPy on a copy whose scanned axis comes first (each step one contiguous block, and NumPy's
+    small operations cost less than torch's). The arithmetic is the same, element for element
+    (a subtraction, a product and a sum in ``src``'s dtype), so the results are bit for bit
+    those of the torch loop, which still serves gradients and GPUs.
+    """
+    weights = [_recursion_weights(guide, sigma, sigma_range, iterations) for sigma in sigmas_spatial]
+    if (src.device.type != "cpu" or src.dtype != guide.dtype or src.dtype not in (torch.float32, torch.float64)
+            or (torch.is_grad_enabled() and (src.requires_grad or guide.requires_grad))):
+        return [_recursive_filter_torch(src, w) for w in weights]
+    k, n = len(sigmas_spatial), src.shape[0]
+    f = src.detach().repeat(k, 1, 1, 1).numpy()  # the reaches side by side in the batch: K*N x C x H x W
+    for i in range(iterations):
+        for axis, order in ((0, (3, 0, 1, 2)), (1, (2, 0, 1, 3))):  # columns, then rows
+            v = np.ascontiguousarray(torch.cat([w[i][axis] for w in weights]).detach().numpy().transpose(order))
+            steps = np.ascontiguousarray(f.transpose(order))  # the scanned axis first
+            for j in range(1, len(steps)):  # causal
+                step = steps[j]
+                step += v[j - 1] * (steps[j - 1] - step)
+            for j in range(len(steps) - 2, -1, -1):  # anti-causal
+                step = steps[j]
+                step += v[j] * (steps[j + 1] - step)
+            f = steps.transpose(np.argsort(order))
+    return [torch.from_numpy(np.ascontiguousarray(f[r * n:(r + 1) * n])) for r in range(k)]
+
+
+def _recursive_filter_torch(src: torch.Tensor, weights) -> torch.Tensor:
+    f = src.clone()
+    for vh, vv in weights:
+        for axis, v in ((3, vh), (2, vv)):
+            n = f.shape[axis]
+            for j in range(1, n):  # causal
+                f.select(axis, j).add_(v.select(axis, j - 1) * (f.select(axis, j - 1) - f.select(axis, j)))
+            for j in range(n - 2, -1, -1):  # anti-causal
+                f.select(axis, j).add_(v.select(axis, j) * (f.select(axis, j + 1) - f.select(axis, j)))
+    return f
+
+
 def domain_transform(src: torch.Tensor, guide: torch.Tensor, sigma_spatial: float, sigma_range: float,
                      iterations: int = 3) -> torch.Tensor:
     """Edge-preserving smoothing of ``src`` (``N x C x H x W``) guided by gray ``guide`` (``N x 1 x H x W``).
@@ -149,21 +206,7 @@ def domain_transform(src: torch.Tensor, guide: torch.Tensor, sigma_spatial: floa
     rows and columns are stretched by ``1 + sigma_spatial / sigma_range * |d guide|``, so the
     smoothing stops at gray edges; horizontal then vertical passes, ``iterations`` times.
     """
-    ratio = sigma_spatial / sigma_range
-    dh = 1.0 + ratio * (guide[..., :, 1:] - guide[..., :, :-1]).abs()  # between columns j-1 and j
-    dv = 1.0 + ratio * (guide[..., 1:, :] - guide[..., :-1, :]).abs()
-    f = src.clone()
-    for i in range(iterations):
-        sigma_i = sigma_spatial * math.sqrt(3.0) * 2 ** (iterations - (i + 1)) / math.sqrt(4.0**iterations - 1)
-        a = math.exp(-math.sqrt(2.0) / sigma_i)
-        for axis, d in ((3, dh), (2, dv)):
-            v = a**d
-            n = f.shape[axis]
-            for j in range(1, n):  # causal
-                f.select(axis, j).add_(v.select(axis, j - 1) * (f.select(axis, j - 1) - f.select(axis, j)))
-            for j in range(n - 2, -1, -1):  # anti-causal
-                f.select(axis, j).add_(v.select(axis, j) * (f.select(axis, j + 1) - f.select(axis, j)))
-    return f
+    return domain_transforms(src, guide, (sigma_spatial,), sigma_range, iterations)[0]
 
 
 def hint_pyramid(hint_ab: torch.Tensor, mask: torch.Tensor, automatic: torch.Tensor, guide: torch.Tensor,
@@ -190,8 +233,9 @@ def hint_pyramid(hint_ab: torch.Tensor, mask: torch.Tensor, automatic: torch.Ten
     correction = (hint - automatic) * mask
     weighted = torch.cat([hint * mask, correction], dim=1)  # zero wherever there is no hint
     spread = []
-    for reach in SPREAD_REACHES:
-        smooth = domain_transform(torch.cat([hint * mask, correction, mask], dim=1), guide.float(), reach, SPREAD_RANGE)
+    smoothed = domain_transforms(torch.cat([hint * mask, correction, mask], dim=1), guide.float(), SPREAD_REACHES,
+                                 SPREAD_RANGE)
+    for smooth in smoothed:
         weight = smooth[:, 4:]
         reached = weight > _CONFIDENCE_FLOOR
         # the spread hints as a change from the network's own guess, so that "take the spread
@@ -308,6 +352,7 @@ class HintSession:
         self.model = model.eval()
         self.gray = _check_gray(gray)
         self.shape = tuple(self.gray.shape)
+        self.lightness_full = None  # L* at full size, from the first colorize on
         small = work_image(self.gray, work_size)
         self.work_shape = small.shape
         with torch.inference_mode():
@@ -361,7 +406,9 @@ class HintSession:
         """RGB ``H x W x 3`` float32 in [0, 1]; its lightness is the input's own. Without hints,
         the same numbers as :func:`colorcourse.fusion.pretrained.colorize` (same operations)."""
         gain = self.gain_for(hints) if gain is None else gain
-        return ab_to_rgb(self.gray, upsample_ab(self.predict_ab_grid(hints), self.shape), gain)
+        if self.lightness_full is None:  # the photo's L*, once per session (not per click)
+            self.lightness_full = photo_lightness(self.gray)
+        return ab_to_rgb(self.gray, upsample_ab(self.predict_ab_grid(hints), self.shape), gain, self.lightness_full)
 
     def suggest_colors(self, x: float, y: float, k: int = 6) -> list[str] | None:
         """Zhang et al.'s palette needs a classification head, which this model does not have."""
