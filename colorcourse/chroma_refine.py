@@ -66,3 +66,12 @@ def refine_chroma(gray: np.ndarray, ab: np.ndarray, radius: int = RADIUS, eps: f
         b = mean_p - a * mean_i
         out[..., c] = box_mean(a, radius) * gray + box_mean(b, radius)
     return out
+
+
+def refine_for(model, gray: np.ndarray, ab: np.ndarray) -> np.ndarray:
+    """``ab`` refined as ``model``'s checkpoint asks (its ``refine_radius``; 0, as in files written
+    before the refinement existed: unchanged)."""
+    radius = int(getattr(model, "refine_radius", 0) or 0)
+    if radius <= 0:
+        return ab
+    return refine_chroma(gray, ab, radius, float(getattr(model, "refine_eps", EPS)))

@@ -62,6 +62,25 @@ def test_fresh_hint_network_is_exactly_the_shipped_default(encoder, photo):
     np.testing.assert_array_equal(session.colorize(None), pretrained.colorize(default, gray))
 
 
+def test_a_refined_default_and_its_hint_network_refine_alike(encoder, photo, tmp_path):
+    from colorcourse.chroma_refine import refine_chroma
+
+    _, gray = photo
+    default = pretrained.load_model(encoder=encoder)
+    plain = pretrained.predict_ab(default, gray)
+    default.refine_radius, default.refine_eps = 8, 1e-2
+    refined = pretrained.predict_ab(default, gray)
+    np.testing.assert_allclose(refined, refine_chroma(gray, plain, 8, 1e-2), atol=1e-4)
+    assert np.abs(refined - plain).max() > 0.5  # the refinement does something on a real photo
+    path = pretrained.save_model(tmp_path / "refined.safetensors", default)
+    model = hinted.from_pretrained(path, encoder=encoder)  # inherits the refinement
+    assert (model.refine_radius, model.refine_eps) == (8, 1e-2)
+    session = hinted.HintSession(model, gray, work_size=None)
+    np.testing.assert_array_equal(session.colorize(None), pretrained.colorize(default, gray))
+    saved = hinted.load_model(hinted.save_model(tmp_path / "hinted.safetensors", model), encoder=encoder)
+    assert (saved.refine_radius, saved.refine_eps) == (8, 1e-2)
+
+
 def test_hint_pyramid_is_the_masked_mean_and_fraction_of_each_block():
     rng = np.random.default_rng(0)
     h, w = 13, 21

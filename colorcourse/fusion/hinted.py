@@ -280,6 +280,7 @@ class HintedFusionNet(nn.Module):
         object.__setattr__(self, "encoder", encoder)  # not a submodule: never trained or saved
         self.chroma_gain = 1.0
         self.hint_gain = 1.0
+        self.refine_radius, self.refine_eps = 0, 0.0  # the default's chroma refinement (chroma_refine)
 
     def features(self, gray: torch.Tensor):
         if self.encoder is None:
@@ -354,6 +355,7 @@ class HintSession:
         self.shape = tuple(self.gray.shape)
         self.lightness_full = None  # L* at full size, from the first colorize on
         small = work_image(self.gray, work_size)
+        self.small = small  # the refinement's guide
         self.work_shape = small.shape
         with torch.inference_mode():
             self.maps, self.pooled = model.features(torch.from_numpy(small)[None, None])
@@ -397,10 +399,23 @@ class HintSession:
     def gain_for(self, hints) -> float:
         return self.model.chroma_gain if hints is None or len(hints) == 0 else self.model.hint_gain
 
+    def full_size_ab(self, hints=None) -> np.ndarray:
+        """``H x W x 2`` float32 a*b* before any gain: upsampled to the working size, refined along
+        the gray's edges as the model asks (:func:`colorcourse.chroma_refine.refine_for`), then
+        upsampled to the photo's size if that is larger."""
+        from colorcourse.chroma_refine import refine_for
+
+        if not getattr(self.model, "refine_radius", 0):  # no refinement: straight to the photo's size
+            return upsample_ab(self.predict_ab_grid(hints), self.shape)
+        ab = refine_for(self.model, self.small, upsample_ab(self.predict_ab_grid(hints), self.work_shape))
+        if self.work_shape != self.shape:
+            ab = upsample_ab(torch.from_numpy(ab).permute(2, 0, 1)[None], self.shape)
+        return ab
+
     def predict_ab(self, hints=None, gain: float | None = None) -> np.ndarray:
         """``H x W x 2`` float32 a*b* at full size, times the stored gain (or ``gain``)."""
         gain = self.gain_for(hints) if gain is None else gain
-        return upsample_ab(self.predict_ab_grid(hints), self.shape) * np.float32(gain)
+        return self.full_size_ab(hints) * np.float32(gain)
 
     def colorize(self, hints=None, gain: float | None = None) -> np.ndarray:
         """RGB ``H x W x 3`` float32 in [0, 1]; its lightness is the input's own. Without hints,
@@ -408,7 +423,7 @@ class HintSession:
         gain = self.gain_for(hints) if gain is None else gain
         if self.lightness_full is None:  # the photo's L*, once per session (not per click)
             self.lightness_full = photo_lightness(self.gray)
-        return ab_to_rgb(self.gray, upsample_ab(self.predict_ab_grid(hints), self.shape), gain, self.lightness_full)
+        return ab_to_rgb(self.gray, self.full_size_ab(hints), gain, self.lightness_full)
 
     def suggest_colors(self, x: float, y: float, k: int = 6) -> list[str] | None:
         """Zhang et al.'s palette needs a classification head, which this model does not have."""
@@ -448,6 +463,7 @@ def from_pretrained(path: str | Path | None = None, encoder: nn.Module | None = 
     model = HintedFusionNet(default.config, encoder=default.encoder)
     model.decoder.base.load_state_dict(default.decoder.state_dict(), strict=True)
     model.chroma_gain = model.hint_gain = default.chroma_gain
+    model.refine_radius, model.refine_eps = default.refine_radius, default.refine_eps
     return model.eval()
 
 
@@ -455,6 +471,7 @@ def save_model(path: str | Path, model: HintedFusionNet, extra: dict | None = No
     """The decoder's weights (base and hint weights) with the configuration and both gains."""
     config = asdict(model.config) | {
         "chroma_gain": float(model.chroma_gain), "hint_gain": float(model.hint_gain),
+        "refine_radius": int(model.refine_radius), "refine_eps": float(model.refine_eps),
         "encoder": "efficientnet-lite0", "encoder_sha256": enc.WEIGHTS_SHA256,
     } | dict(extra or {})
     tensors = {f"decoder.{k}": v for k, v in model.decoder.state_dict().items()}
@@ -481,5 +498,7 @@ def load_model(path: str | Path | None = None, encoder: nn.Module | None = None)
         raise CheckpointError(f"{path} does not fit the decoder it describes: {e}") from None
     model.chroma_gain = float(config.get("chroma_gain", 1.0))
     model.hint_gain = float(config.get("hint_gain", model.chroma_gain))
+    model.refine_radius = int(config.get("refine_radius", 0))  # files from before the refinement: none
+    model.refine_eps = float(config.get("refine_eps", 0.0))
     return model.eval()
 

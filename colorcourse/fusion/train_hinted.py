@@ -136,7 +136,7 @@ def calibrate(model: hinted.HintedFusionNet, photos, points=CALIBRATION_POINTS, 
         true_colorfulness = colorfulness(rgb)
         for n in points:
             hints = evaluation_hints(true_ab, n, seed=seed + index) if n else None
-            ab = upsample_ab(session.predict_ab_grid(hints), gray.shape)
+            ab = session.full_size_ab(hints)
             for g in calibration.GAINS:
                 out = ab_to_rgb(gray, ab, g)
                 scores[n, g].append({"psnr": psnr(out, rgb), "colorfulness": colorfulness(out),
