@@ -195,17 +195,17 @@ def write_markdown(per_photo: pd.DataFrame, gains: dict, sweep_table: pd.DataFra
         "",
         markdown_table(tables(per_photo, main)),
         "",
-        "## Choosing the default: the decoder's loss on shift_val",
+        "## The decoders' losses on shift_val",
         "",
-        "The three decoders on the frozen encoder differ only in their loss; each with its own gain "
-        "(and temperature) chosen on shift_val. The default (`pretrained`, the MSE decoder) is the one with the "
-        "best shift_val PSNR; shift_test is not consulted.",
+        "The three shipped decoders on the frozen encoder: the default (`pretrained`, chosen by the second "
+        "round's study below) and the first round's classification and smooth-L1 decoders (the training photos "
+        "only), each with its own gain (and temperature) chosen on shift_val; shift_test is not consulted.",
         "",
         markdown_table(tables(per_photo, ["gray"] + decoders, splits=("shift_val",))),
         "",
         f"Best on shift_val: **{best_on_shift_val}**"
         + ("" if best_on_shift_val == "pretrained" else " (not the shipped default: retrain or change the default)")
-        + ". Every decoder's paired difference to the default on shift_val:",
+        + ". Every other decoder's paired difference to the default on shift_val:",
         "",
         markdown_table(decoder_differences),
         "",

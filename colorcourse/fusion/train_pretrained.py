@@ -40,12 +40,14 @@ from colorcourse.metrics import colorfulness, psnr, ssim
 
 CROP = 224
 # The shipped decoders, each made by one of these seeded commands (``make models`` reruns them).
-# The default (pretrained_fusion) is the loss that shift_val preferred, each decoder at the gain
-# the calibration rule chose for it (models/results.md: MSE, by 0.07 dB over classification and
-# 0.15 dB over smooth-L1, differences well inside the noise).
+# The default (pretrained_fusion) is the second round's best variant on shift_val
+# (colorcourse.fusion.variants, models/results.md): smooth-L1 on the training photos and the
+# object composites, its chroma refined by a guided filter, at the gain the calibration rule chose.
+# The classification and smooth-L1 decoders are the first round's (training photos only), kept
+# for lesson 10's comparison of losses and for the palette of suggested colors.
 TRAINING_COMMANDS = {
-    "pretrained_fusion": "python -m colorcourse.fusion.train_pretrained --loss mse "
-                         "--out models/pretrained_fusion.safetensors",
+    "pretrained_fusion": "python -m colorcourse.fusion.train_pretrained --loss smoothl1 --extra-splits objects_train "
+                         "--refine-radius 8 --out models/pretrained_fusion.safetensors",
     "pretrained_fusion_classification": "python -m colorcourse.fusion.train_pretrained --loss classification "
                                         "--out models/pretrained_fusion_classification.safetensors",
     "pretrained_fusion_smoothl1": "python -m colorcourse.fusion.train_pretrained --loss smoothl1 "
