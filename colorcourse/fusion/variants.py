@@ -201,6 +201,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--extra", nargs="+", default=[], metavar="NAME=FILE",
                     help="also score these trained checkpoints (e.g. an encoder variant)")
     ap.add_argument("--limit", type=cli_types.positive_int, help="first N photos of each split (quick runs)")
+    ap.add_argument("--splits", nargs="+", choices=SPLITS, default=list(SPLITS), metavar="SPLIT",
+                    help=f"splits to score (default: {' '.join(SPLITS)}); {CHOICE_SPLIT} is always among them")
     ap.add_argument("--force", action="store_true", help="replace variants.csv if it exists")
     ap.add_argument("--quiet", action="store_true")
     cli_types.add_debug(ap)
@@ -229,7 +231,8 @@ def _main(args) -> int:
             print(f"error: --extra {cli_types.printable(item)}: no such checkpoint", file=sys.stderr)
             return 2
         paths[name] = Path(file)
-    per_photo, seconds = score(paths, limit=args.limit, progress=not args.quiet)
+    splits = tuple(dict.fromkeys([CHOICE_SPLIT, *args.splits]))
+    per_photo, seconds = score(paths, splits=splits, limit=args.limit, progress=not args.quiet)
     table = summary(per_photo, paths, seconds)
     first = next(iter(paths))
     versus = against_first(per_photo, first)
