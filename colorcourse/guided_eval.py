@@ -304,10 +304,12 @@ def check_arguments(args) -> str | None:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    return cli_types.run_command(lambda: _run(args), debug=args.debug)  # any error: one line
+    # the command line as typed goes into the summary, so the summary says how to remake it
+    command = "python -m colorcourse.guided_eval " + " ".join(argv if argv is not None else sys.argv[1:])
+    return cli_types.run_command(lambda: _run(args, command.strip()), debug=args.debug)  # any error: one line
 
 
-def _run(args) -> int:
+def _run(args, command: str) -> int:
     problem = check_arguments(args)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
@@ -331,8 +333,7 @@ def _run(args) -> int:
     results = pd.concat(parts, ignore_index=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     results.round(5).to_csv(args.out, index=False)
-    command = "python -m colorcourse.guided_eval " + " ".join(argv if argv is not None else sys.argv[1:])
-    md = write_markdown(results, args.split, args.out.with_suffix(".md"), command.strip(), args.seed,
+    md = write_markdown(results, args.split, args.out.with_suffix(".md"), command, args.seed,
                         time.perf_counter() - start)
     print(md.read_text())
     print(f"wrote {args.out} and {md}")

@@ -119,3 +119,23 @@ def test_existing_results_are_not_overwritten(capsys, tmp_path):
     assert guided_eval.main(["--out", str(out)]) == 2
     assert "exists (use --force to replace it)" in capsys.readouterr().err
     assert out.read_text() == "mine"
+
+
+def test_the_command_runs_end_to_end_and_its_summary_names_the_command(tmp_path, monkeypatch, capsys):
+    """The whole command on two small photos (gray and Levin: no model file needed): the CSV has a
+    row per photo, N and method, and the summary says how it was made."""
+    from skimage.transform import resize
+
+    from colorcourse import coursepack
+
+    photos = [SimpleNamespace(name=f"p{i}", rgb=resize(image, (48, 64), anti_aliasing=True))
+              for i, image in enumerate((data.astronaut(), data.chelsea()))]
+    monkeypatch.setattr(coursepack, "load_split", lambda split, limit=None: photos[:limit])
+    out = tmp_path / "r.csv"
+    argv = ["--split", "shift_test", "--methods", "gray", "levin", "--points", "0", str(guided_eval.TARGET_POINTS),
+            "--no-hint-splits", "--out", str(out), "--quiet"]
+    assert guided_eval.main(argv) == 0
+    table = pd.read_csv(out)
+    assert len(table) == 2 * 2 * 2 and set(table["method"]) == {"gray", "levin"}
+    summary = out.with_suffix(".md").read_text()
+    assert "python -m colorcourse.guided_eval --split shift_test --methods gray levin" in summary
