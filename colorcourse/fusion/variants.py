@@ -53,6 +53,14 @@ VARIANTS: dict[str, tuple[str, str]] = {
     "lite0 + objects, smooth-L1, refined": ("+ objects, smooth-L1 loss, guided-filter refinement",
                                             "--loss smoothl1 --extra-splits objects_train --refine-radius 8"),
     "lite0 + objects, 16 views": ("+ objects, 16 random crops per photo", "--loss mse --extra-splits objects_train --views 16"),
+    "lite1 + objects": ("+ objects, EfficientNet-Lite1 as the encoder (deeper, same widths)",
+                        "--encoder efficientnet-lite1 --loss mse --extra-splits objects_train"),
+    "lite2 + objects": ("+ objects, EfficientNet-Lite2 as the encoder (deeper, 10 % wider)",
+                        "--encoder efficientnet-lite2 --loss mse --extra-splits objects_train"),
+    # the winners on shift_val put together: the best loss and the refinement on the best encoder
+    "lite1 + objects, smooth-L1, refined": ("+ objects, Lite1, smooth-L1 loss, guided-filter refinement",
+                                            "--encoder efficientnet-lite1 --loss smoothl1 --extra-splits objects_train "
+                                            "--refine-radius 8"),
 }
 
 
