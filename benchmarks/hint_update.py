@@ -9,10 +9,10 @@ and 512 px (scikit-image's astronaut, square). Prints the median and range of ``
 (one hint more each time) over ``--repeats`` sessions, and of the one-time encoder cost.
 The last line reads ``update_ms_256=<median ms>``; the target is under 150 ms.
 
-Last run (2-core Intel Xeon, load average about 1): 256 px, a click 50.1 ms median (41.4-68.5,
-30 clicks), opening 32.7 ms; 512 px, a click 184.0 ms (150.0-239.7), opening 104.4 ms. At 512 px
-the decoder and the hints' spread take about 41 ms of a click; the Lab -> RGB conversion with
-its chroma-shrinking gamut search (:func:`colorcourse.color.lab_to_rgb`) about 150 ms.
+Last runs (2-core Intel Xeon, 2026-12-05, load average 0.3-0.75, three runs of this script, the
+second round's default with its guided filter): a click at 256 px 53.7, 56.4 and 71.8 ms median
+(single clicks 34-143 ms), at 512 px 136.4, 142.3 and 143.0 ms (114-202 ms); opening a photo
+100-118 ms at 256 px, 142-149 ms at 512 px.
 """
 
 from __future__ import annotations
