@@ -81,7 +81,7 @@ def test_training_changes_only_the_last_stage_and_the_decoder_at_their_rates(enc
     model = pretrained.PretrainedFusionNet(pretrained.PretrainedConfig(loss="mse", width=8),
                                            encoder=TunedEncoder(encoder, stage))
     stage_before = {k: v.clone() for k, v in stage.state_dict().items()}
-    decoder_before = {k: v.clone() for k, v in model.decoder.named_parameters()}
+    decoder_before = {k: v.detach().clone() for k, v in model.decoder.named_parameters()}
     cached = _training_data(encoder)
     lr, steps = 1e-2, 3
     args = argparse.Namespace(steps=steps, batch=2, lr=lr, seed=0, log_every=steps, loss="mse", quiet=True,
