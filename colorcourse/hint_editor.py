@@ -288,11 +288,11 @@ class HintSessionColorizer:
         return self.prepare(gray).colorize(hints)
 
     def suggest_colors(self, gray: np.ndarray, x: int, y: int, k: int = 6):
+        """The palette model's suggestions at ``(x, y)``, or ``None`` without a palette model (the
+        hint network regresses one color and has no distribution to suggest from)."""
         session = self.prepare(gray)
-        suggest = getattr(session, "suggest_colors", None)
-        colors = suggest(x, y, k=k) if suggest is not None else None
-        if colors is not None or self.palette_model is None:
-            return colors
+        if self.palette_model is None:
+            return None
         from .suggested_colors import SuggestionSession
 
         for kept, palette in self._palettes:

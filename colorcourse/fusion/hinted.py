@@ -426,10 +426,6 @@ class HintSession:
             self.lightness_full = photo_lightness(self.gray)
         return ab_to_rgb(self.gray, self.full_size_ab(hints), gain, self.lightness_full)
 
-    def suggest_colors(self, x: float, y: float, k: int = 6) -> list[str] | None:
-        """Zhang et al.'s palette needs a classification head, which this model does not have."""
-        return None
-
 
 class HintedColorizer:
     """``colorizer(gray, hints=None) -> rgb`` (the CLI's and the evaluation's entry point)."""
