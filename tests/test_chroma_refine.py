@@ -6,7 +6,7 @@ import pytest
 from scipy.ndimage import uniform_filter
 from skimage import data
 
-from colorcourse.chroma_refine import guided_filter, refine_chroma
+from colorcourse.chroma_refine import box_mean, guided_filter, refine_chroma
 
 
 def test_equals_opencvs_guided_filter_away_from_the_borders():
@@ -17,6 +17,15 @@ def test_equals_opencvs_guided_filter_away_from_the_borders():
     theirs = cv2.ximgproc.guidedFilter(guide, src, 4, 1e-2)
     inner = (slice(10, -10), slice(10, -10))  # the two mirror the borders differently
     np.testing.assert_allclose(ours[inner], theirs[inner], atol=2e-3)
+
+
+@pytest.mark.parametrize("shape, radius", [((64, 48), 8), ((5, 5), 8), ((1, 7), 3), ((3, 40), 8)])
+def test_box_mean_is_scipys_mirrored_uniform_filter(shape, radius):
+    """OpenCV's box filter with BORDER_REFLECT mirrors as SciPy's mode="reflect" does, even with a
+    window larger than the image."""
+    x = np.random.default_rng(2).normal(size=shape)
+    expected = uniform_filter(x, size=2 * radius + 1, mode="reflect")
+    np.testing.assert_allclose(box_mean(x, radius), expected, rtol=0, atol=1e-12)
 
 
 def test_a_flat_guide_gives_the_twice_box_blurred_input():
