@@ -9,10 +9,12 @@ and 512 px (scikit-image's astronaut, square). Prints the median and range of ``
 (one hint more each time) over ``--repeats`` sessions, and of the one-time encoder cost.
 The last line reads ``update_ms_256=<median ms>``; the target is under 150 ms.
 
-Last runs (2-core Intel Xeon, 2026-12-05, load average 0.3-0.75, three runs of this script, the
-second round's default with its guided filter): a click at 256 px 53.7, 56.4 and 71.8 ms median
-(single clicks 34-143 ms), at 512 px 136.4, 142.3 and 143.0 ms (114-202 ms); opening a photo
-100-118 ms at 256 px, 142-149 ms at 512 px.
+Last runs (2-core Intel Xeon, 2026-12-05 19:10 UTC, load average 0.7-0.9, three runs of this
+script, the second round's default): a click at 256 px 31.1, 33.8 and 33.6 ms median (single
+clicks 26-40 ms), at 512 px 97.0, 98.9 and 98.4 ms (78-131 ms); opening a photo 41-52 ms at
+256 px, 135-147 ms at 512 px. Before the hints' attention ran on one BLAS thread (OpenBLAS's
+spinning workers starved torch's threads in the next decoder run) a 512 px click took 126-143 ms
+and a 256 px one 53-72 ms, on the same machine the same day.
 """
 
 from __future__ import annotations

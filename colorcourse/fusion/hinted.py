@@ -48,6 +48,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from threadpoolctl import threadpool_limits
 from torch import nn
 
 from colorcourse import encoder as enc
@@ -393,7 +394,11 @@ class HintSession:
         # it looks like; where none is alike, the network's own colors stay.
         index = np.flatnonzero(mask[0, 0].numpy().ravel() > 0)
         colors = hint_ab[0].reshape(2, -1)[:, index].T.numpy()
-        spread_ab, confidence = propagate(self.features, self.lightness, index, colors)
+        # One BLAS thread: OpenBLAS's workers keep spinning after the product and starve torch's
+        # threads in the next click's decoder (a 512 px click: 150 ms with them, 90 without;
+        # benchmarks/hint_update.py). The product itself is a few milliseconds on one thread.
+        with threadpool_limits(limits=1, user_api="blas"):
+            spread_ab, confidence = propagate(self.features, self.lightness, index, colors)
         mixed = blend(spread_ab, confidence, network[0].reshape(2, -1).T.numpy())
         return torch.from_numpy(mixed.T.reshape(1, 2, *self.grid).copy())
 
