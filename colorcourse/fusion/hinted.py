@@ -395,8 +395,8 @@ class HintSession:
         index = np.flatnonzero(mask[0, 0].numpy().ravel() > 0)
         colors = hint_ab[0].reshape(2, -1)[:, index].T.numpy()
         # One BLAS thread: OpenBLAS's workers keep spinning after the product and starve torch's
-        # threads in the next click's decoder (a 512 px click: 150 ms with them, 90 without;
-        # benchmarks/hint_update.py). The product itself is a few milliseconds on one thread.
+        # threads in the next click's decoder (at 512 px the decoder took 116 ms after them, 27 ms
+        # alone; a click's median 126-143 ms before, 97-99 after: benchmarks/hint_update.py).
         with threadpool_limits(limits=1, user_api="blas"):
             spread_ab, confidence = propagate(self.features, self.lightness, index, colors)
         mixed = blend(spread_ab, confidence, network[0].reshape(2, -1).T.numpy())
